@@ -1,0 +1,101 @@
+import { Type } from 'typebox';
+import type { App } from '../http/server.js';
+import { ErrorBody, errorResponses, Timestamp } from '../http/schemas.js';
+import { ALL_ROLES, principalOf } from './guard.js';
+import type { AuthService } from './service.js';
+
+const RoleSchema = Type.Union([Type.Literal('Admin'), Type.Literal('Engineer'), Type.Literal('Approver')]);
+
+const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  role: RoleSchema,
+  is_active: Type.Boolean(),
+  created_at: Timestamp,
+});
+
+export function registerAuthRoutes(app: App, auth: AuthService): void {
+  app.post(
+    '/api/v1/auth/token',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange an email and password for a bearer token',
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 1, maxLength: 320 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ token: Type.String(), expires_at: Timestamp }),
+          400: ErrorBody,
+          401: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const issued = await auth.issueToken(request.body.email, request.body.password);
+      request.log.info({ email_domain: request.body.email.split('@')[1] }, 'token issued');
+      return issued;
+    },
+  );
+
+  app.post(
+    '/api/v1/users',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['users'],
+        summary: 'Create a user',
+        security: [{ bearer: [] }],
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 1, maxLength: 320 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            role: RoleSchema,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: UserSchema, 409: ErrorBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.createUser(request.body);
+      request.log.info({ new_user_id: user.id, new_user_role: user.role }, 'user created');
+      return reply.code(201).send(user);
+    },
+  );
+
+  app.get(
+    '/api/v1/users',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['users'],
+        summary: 'List users',
+        security: [{ bearer: [] }],
+        response: { 200: Type.Object({ data: Type.Array(UserSchema) }), ...errorResponses },
+      },
+    },
+    async () => ({ data: await auth.listUsers() }),
+  );
+
+  app.get(
+    '/api/v1/users/me',
+    {
+      config: { roles: ALL_ROLES },
+      schema: {
+        tags: ['users'],
+        summary: 'The user that owns the bearer token',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
+          401: ErrorBody,
+        },
+      },
+    },
+    async (request) => principalOf(request),
+  );
+}

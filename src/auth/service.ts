@@ -1,0 +1,160 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { Role, UserRow } from '../db/schema.js';
+import { AppError, invalid } from '../errors.js';
+import { newId } from '../ids.js';
+import {
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  verifyAgainstDummy,
+  verifyPassword,
+} from './passwords.js';
+
+export const ROLES: readonly Role[] = ['Admin', 'Engineer', 'Approver'];
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  readonly id: string;
+  readonly email: string;
+  readonly role: Role;
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  role: Role;
+  is_active: boolean;
+  created_at: string;
+}
+
+export interface IssuedToken {
+  token: string;
+  expires_at: string;
+}
+
+const TOKEN_PREFIX = 'wht_';
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@localhost$/;
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    is_active: row.is_active === 1,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+/** Users, password checks and bearer tokens. Tokens are stored as SHA-256 hashes only. */
+export class AuthService {
+  constructor(
+    private readonly db: Db,
+    private readonly tokenTtlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async createUser(input: { email: string; password: string; role: Role }): Promise<PublicUser> {
+    const email = input.email.trim().toLowerCase();
+    if (!EMAIL_PATTERN.test(email)) {
+      throw invalid('email', `"${input.email}" is not an email address.`);
+    }
+    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) {
+      throw invalid(
+        'password',
+        `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long.`,
+      );
+    }
+
+    const existing = await this.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+    if (existing) throw new AppError('conflict', `a user with email ${email} already exists.`, 'email');
+
+    const row: UserRow = {
+      id: newId('usr'),
+      email,
+      password_hash: await hashPassword(input.password),
+      role: input.role,
+      is_active: 1,
+      created_at: this.now(),
+    };
+    await this.db.insertInto('users').values(row).execute();
+    return toPublicUser(row);
+  }
+
+  async countUsers(): Promise<number> {
+    const result = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(result.count);
+  }
+
+  /** Checks the credentials and issues a token; one message for every failure. */
+  async issueToken(email: string, password: string): Promise<IssuedToken> {
+    const user = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+
+    const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
+    if (!user) await verifyAgainstDummy(password);
+    if (!user || !passwordOk || user.is_active !== 1) {
+      throw new AppError('unauthorized', 'The email or password is incorrect.');
+    }
+
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const createdAt = this.now();
+    const expiresAt = createdAt + this.tokenTtlMs;
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id: newId('tok'),
+        user_id: user.id,
+        token_hash: hashToken(token),
+        expires_at: expiresAt,
+        created_at: createdAt,
+      })
+      .execute();
+    return { token, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /** Returns the active user that owns an unexpired token, or undefined. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select(['users.id', 'users.email', 'users.role'])
+      .where('api_tokens.token_hash', '=', hashToken(token))
+      .where('api_tokens.expires_at', '>', this.now())
+      .where('users.is_active', '=', 1)
+      .executeTakeFirst();
+    return row ? { id: row.id, email: row.email, role: row.role } : undefined;
+  }
+
+  async listUsers(): Promise<PublicUser[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('id').execute();
+    return rows.map(toPublicUser);
+  }
+
+  /** Creates the first Admin when the database has no users yet; returns whether it did. */
+  async ensureFirstAdmin(admin: { email: string; password: string }): Promise<boolean> {
+    if ((await this.countUsers()) > 0) return false;
+    await this.createUser({ email: admin.email, password: admin.password, role: 'Admin' });
+    return true;
+  }
+
+  /** Deletes expired tokens; returns how many. */
+  async pruneExpiredTokens(): Promise<number> {
+    const result = await this.db
+      .deleteFrom('api_tokens')
+      .where('expires_at', '<=', this.now())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,203 @@
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+import { formatDuration, parseDuration } from './duration.js';
+
+export type DatabaseConfig =
+  | { readonly dialect: 'sqlite'; readonly file: string }
+  | { readonly dialect: 'postgres'; readonly url: string };
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly database: DatabaseConfig;
+  readonly admin: { readonly email: string; readonly password: string } | undefined;
+  readonly logLevel: LogLevel;
+  readonly tokenTtlMs: number;
+  readonly approvalStages: number;
+  readonly webhook: {
+    readonly timeoutMs: number;
+    /** Delay before each attempt: entry 0 precedes the first attempt. */
+    readonly retryScheduleMs: readonly number[];
+    readonly allowedCidrs: readonly string[];
+    /** Ports a webhook URL may use; empty means every port. */
+    readonly allowedPorts: readonly number[];
+    readonly maxInFlight: number;
+    readonly endpointConcurrency: number;
+  };
+}
+
+/** Raised for an environment variable that cannot be used; the message names it and the fix. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_RETRY_SCHEDULE = '0,5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_DATABASE_FILE = path.join('data', 'webhooks.db');
+const MIN_ADMIN_PASSWORD_LENGTH = 12;
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the whole configuration once; the result is frozen. */
+export function loadConfig(env: Env): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const config: Config = {
+    port: readInteger(read('PORT'), 'PORT', 3000, 0, 65_535),
+    host: read('HOST') ?? '127.0.0.1',
+    database: parseDatabaseUrl(read('DATABASE_URL')),
+    admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
+    logLevel: readLogLevel(read('LOG_LEVEL')),
+    tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
+    approvalStages: readInteger(read('REPORT_APPROVAL_STAGES'), 'REPORT_APPROVAL_STAGES', 2, 1, 10),
+    webhook: {
+      timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100),
+      retryScheduleMs: readSchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE),
+      allowedCidrs: readCidrs(read('WEBHOOK_ALLOWED_CIDRS')),
+      allowedPorts: readPorts(read('WEBHOOK_ALLOWED_PORTS')),
+      maxInFlight: readInteger(read('WEBHOOK_MAX_IN_FLIGHT'), 'WEBHOOK_MAX_IN_FLIGHT', 64, 1, 10_000),
+      endpointConcurrency: readInteger(
+        read('WEBHOOK_ENDPOINT_CONCURRENCY'),
+        'WEBHOOK_ENDPOINT_CONCURRENCY',
+        8,
+        1,
+        1_000,
+      ),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function readInteger(
+  text: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ConfigError(name, `"${text}" is not a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function readDuration(text: string | undefined, name: string, fallback: string, minMs: number): number {
+  const source = text ?? fallback;
+  const ms = parseDuration(source);
+  if (ms === undefined || ms < minMs) {
+    throw new ConfigError(
+      name,
+      `"${source}" is not a duration of at least ${formatDuration(minMs)}; ` +
+        `write a number with a unit (ms, s, m, h or d), for example ${fallback}.`,
+    );
+  }
+  return ms;
+}
+
+function readSchedule(text: string): number[] {
+  const parts = text.split(',').map((part) => part.trim());
+  const delays = parts.map((part) => parseDuration(part));
+  const badIndex = delays.findIndex((delay) => delay === undefined);
+  if (badIndex !== -1) {
+    throw new ConfigError(
+      'WEBHOOK_RETRY_SCHEDULE',
+      `entry ${badIndex + 1} ("${parts[badIndex]}") is not a duration; write comma-separated ` +
+        `delays with units, for example ${DEFAULT_RETRY_SCHEDULE}.`,
+    );
+  }
+  if (delays.length > 50) {
+    throw new ConfigError('WEBHOOK_RETRY_SCHEDULE', `has ${delays.length} entries; list at most 50.`);
+  }
+  return delays as number[];
+}
+
+function readCidrs(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return text.split(',').map((part) => {
+    const cidr = part.trim();
+    try {
+      const [address, prefix] = ipaddr.parseCIDR(cidr);
+      return `${address.toString()}/${prefix}`;
+    } catch {
+      throw new ConfigError(
+        'WEBHOOK_ALLOWED_CIDRS',
+        `"${cidr}" is not a network in CIDR form; write for example 10.1.0.0/16 or fd00:1::/64.`,
+      );
+    }
+  });
+}
+
+function readPorts(text: string | undefined): number[] {
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .map((part) => readInteger(part.trim(), 'WEBHOOK_ALLOWED_PORTS', 0, 1, 65_535));
+}
+
+function readLogLevel(text: string | undefined): LogLevel {
+  if (text === undefined) return 'info';
+  const level = LOG_LEVELS.find((candidate) => candidate === text.toLowerCase());
+  if (level === undefined) {
+    throw new ConfigError('LOG_LEVEL', `"${text}" is not a level; use one of ${LOG_LEVELS.join(', ')}.`);
+  }
+  return level;
+}
+
+function readAdmin(
+  email: string | undefined,
+  password: string | undefined,
+): Config['admin'] {
+  if (email === undefined && (password === undefined || password === '')) return undefined;
+  if (email === undefined) {
+    throw new ConfigError('ADMIN_EMAIL', 'is missing while ADMIN_PASSWORD is set; set both or neither.');
+  }
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+    throw new ConfigError('ADMIN_EMAIL', `"${email}" is not an email address.`);
+  }
+  if (password === undefined || password.length < MIN_ADMIN_PASSWORD_LENGTH) {
+    throw new ConfigError(
+      'ADMIN_PASSWORD',
+      `must be set with ADMIN_EMAIL and be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters long.`,
+    );
+  }
+  return { email: email.toLowerCase(), password };
+}
+
+/**
+ * Selects the database from DATABASE_URL: `postgres://` or `postgresql://` for PostgreSQL,
+ * `sqlite:PATH`, `file:PATH` or a plain path for SQLite.
+ */
+export function parseDatabaseUrl(text: string | undefined): DatabaseConfig {
+  if (text === undefined) return { dialect: 'sqlite', file: DEFAULT_DATABASE_FILE };
+  if (/^postgres(ql)?:\/\//i.test(text)) return { dialect: 'postgres', url: text };
+
+  const file = text.replace(/^(sqlite|file):(\/\/)?/i, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file) || file === '') {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `"${text}" is neither a PostgreSQL URL nor a file path; use postgres://… or a path such as ./data/webhooks.db.`,
+    );
+  }
+  return { dialect: 'sqlite', file };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

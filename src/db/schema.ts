@@ -1,0 +1,130 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/*
+ * Table types shared by every dialect. Times are milliseconds since the Unix epoch in
+ * BIGINT columns and flags are 0 or 1 in INTEGER columns, so SQLite and PostgreSQL store
+ * and compare them the same way. JSON columns hold serialised text.
+ */
+
+export type Role = 'Admin' | 'Engineer' | 'Approver';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  is_active: number;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 of the token, hex; the token itself is never stored. */
+  token_hash: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  name: string;
+  url: string;
+  /** JSON array of event type names. */
+  event_types: string;
+  /** JSON object of custom header names to values. */
+  headers: string;
+  secret: string;
+  is_active: number;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  last_triggered: number | null;
+  trigger_count: Generated<number>;
+}
+
+export type ReportStatus = 'DRAFT' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'COMPLETED';
+
+export interface ReportsTable {
+  id: string;
+  type: string;
+  title: string;
+  reference: string;
+  client: string;
+  status: ReportStatus;
+  /** Number of approval stages passed so far. */
+  approved_stages: number;
+  created_by: string;
+  submitted_by: string | null;
+  rejection_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  /** The exact JSON body that receivers get; signatures are computed over this text. */
+  payload: string;
+  request_id: string | null;
+  created_at: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';
+
+export interface DeliveriesTable {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: number;
+  /** While delivering: the time after which another claim may take the delivery over. */
+  lease_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  /** What caused the next attempt: the retry schedule, or an operator's redelivery. */
+  next_trigger: Generated<AttemptTrigger>;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export type AttemptTrigger = 'automatic' | 'manual' | 'test';
+
+export interface DeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  webhook_id: string;
+  attempt_number: number;
+  trigger: AttemptTrigger;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  /** Stage and reason of a failure, e.g. `timeout`; null on success. */
+  error_kind: string | null;
+  error: string | null;
+  /** JSON object of the headers sent, with custom header values and signatures masked. */
+  request_headers: string;
+  response_excerpt: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  webhooks: WebhooksTable;
+  reports: ReportsTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type NewWebhookRow = Insertable<WebhooksTable>;
+export type WebhookUpdate = Updateable<WebhooksTable>;
+export type ReportRow = Selectable<ReportsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type AttemptRow = Selectable<DeliveryAttemptsTable>;

@@ -1,0 +1,50 @@
+import type { OutboundClient, OutboundResult } from '../outbound/client.js';
+import { sign } from './signature.js';
+
+export const USER_AGENT = 'report-webhooks/0.1';
+const MASK = '********';
+
+/** What a message is sent to: a webhook's URL, custom headers and signing key. */
+export interface SendTarget {
+  readonly id: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly key: Buffer;
+}
+
+export interface SendOutcome {
+  readonly result: OutboundResult;
+  readonly startedAt: number;
+  /** The headers sent, with custom values and the signature masked for storage. */
+  readonly recordedHeaders: Record<string, string>;
+}
+
+/** Signs a message body for one webhook and sends it through the outbound client. */
+export class DeliverySender {
+  constructor(
+    private readonly client: OutboundClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async send(target: SendTarget, messageId: string, body: string): Promise<SendOutcome> {
+    const startedAt = this.now();
+    const timestamp = Math.floor(startedAt / 1000);
+    const signature = sign(target.key, messageId, timestamp, body);
+    const owned = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'webhook-id': messageId,
+      'webhook-timestamp': String(timestamp),
+    };
+
+    const result = await this.client.send({
+      url: target.url,
+      headers: { ...target.headers, ...owned, 'webhook-signature': signature },
+      body,
+    });
+
+    const recordedHeaders: Record<string, string> = { ...owned, 'webhook-signature': `v1,${MASK}` };
+    for (const name of Object.keys(target.headers)) recordedHeaders[name] = MASK;
+    return { result, startedAt, recordedHeaders };
+  }
+}

@@ -1,0 +1,213 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { AttemptTrigger, DeliveryStatus } from '../db/schema.js';
+import { newId } from '../ids.js';
+
+export interface ClaimedDelivery {
+  readonly id: string;
+  readonly event_id: string;
+  readonly webhook_id: string;
+  readonly attempt_count: number;
+  readonly next_trigger: AttemptTrigger;
+}
+
+export interface StoredEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly payload: string;
+  readonly request_id: string | null;
+  readonly created_at: number;
+}
+
+export interface ClaimSlot {
+  readonly webhookId: string;
+  readonly limit: number;
+}
+
+/** The outcome of one attempt, written back in a batch with others. */
+export interface AttemptRecord {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly attemptNumber: number;
+  readonly trigger: AttemptTrigger;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly statusCode: number | null;
+  readonly errorKind: string | null;
+  readonly error: string | null;
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  readonly excerpt: string | null;
+  /** The delivery's state after this attempt. */
+  readonly status: Exclude<DeliveryStatus, 'delivering'>;
+  readonly nextAttemptAt: number | null;
+  readonly finishedAt: number;
+}
+
+/** SQLite allows 500 terms in a compound SELECT; stay well below. */
+const MAX_SLOTS_PER_CLAIM = 200;
+const ATTEMPT_INSERT_CHUNK = 50;
+
+/** The delivery queue's storage: claims, leases and the write-back of attempt results. */
+export class DeliveryStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Marks due deliveries as delivering under a lease and returns them. Each slot takes at
+   * most its own limit of its webhook's oldest due rows, and `total` caps the whole claim,
+   * so one webhook's backlog cannot fill the claim for the others.
+   */
+  async claim(slots: readonly ClaimSlot[], total: number, now: number, leaseUntil: number): Promise<ClaimedDelivery[]> {
+    const selected = slots.slice(0, MAX_SLOTS_PER_CLAIM);
+    if (selected.length === 0 || total <= 0) return [];
+
+    const perWebhook = selected.map(
+      (slot, index) => sql`SELECT id FROM (
+        SELECT id FROM deliveries
+        WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
+        ORDER BY next_attempt_at, id
+        LIMIT ${slot.limit}
+      ) AS ${sql.raw(`s${index}`)}`,
+    );
+    const result = await sql<ClaimedDelivery>`
+      UPDATE deliveries
+      SET status = 'delivering', lease_until = ${leaseUntil}, updated_at = ${now}
+      WHERE id IN (SELECT id FROM (${sql.join(perWebhook, sql` UNION ALL `)}) AS due LIMIT ${total})
+      RETURNING id, event_id, webhook_id, attempt_count, next_trigger`.execute(this.db);
+    return result.rows;
+  }
+
+  async loadEvents(ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['id', 'type', 'payload', 'request_id', 'created_at'])
+      .where('id', 'in', unique)
+      .execute();
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  /** Returns claimed deliveries to the queue without an attempt, e.g. when their webhook went away. */
+  async release(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .where('id', 'in', [...ids])
+      .where('status', '=', 'delivering')
+      .execute();
+  }
+
+  /**
+   * Writes attempts and the resulting delivery states in one transaction. A delivery that
+   * was deleted meanwhile (its webhook was removed) is skipped along with its attempt.
+   */
+  async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const kept: AttemptRecord[] = [];
+      for (const record of records) {
+        const done = record.status !== 'pending';
+        const result = await trx
+          .updateTable('deliveries')
+          .set({
+            status: record.status,
+            attempt_count: record.attemptNumber,
+            next_attempt_at: record.nextAttemptAt ?? record.finishedAt,
+            next_trigger: 'automatic',
+            lease_until: null,
+            last_status_code: record.statusCode,
+            last_error: record.error,
+            updated_at: record.finishedAt,
+            completed_at: done ? record.finishedAt : null,
+          })
+          .where('id', '=', record.deliveryId)
+          .where('status', '=', 'delivering')
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) kept.push(record);
+      }
+
+      for (let start = 0; start < kept.length; start += ATTEMPT_INSERT_CHUNK) {
+        const chunk = kept.slice(start, start + ATTEMPT_INSERT_CHUNK);
+        await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
+      }
+
+      for (const [webhookId, stats] of successStats(kept)) {
+        await trx
+          .updateTable('webhooks')
+          .set((eb) => ({
+            trigger_count: eb('trigger_count', '+', stats.count),
+            last_triggered: sql<number>`CASE WHEN last_triggered IS NULL OR last_triggered < ${stats.last}
+              THEN ${stats.last} ELSE last_triggered END`,
+          }))
+          .where('id', '=', webhookId)
+          .execute();
+      }
+    });
+  }
+
+  /**
+   * Puts every delivery that was in flight back in the queue. Only safe when this process
+   * is the only one using the database, which holds for SQLite.
+   */
+  async releaseAllInFlight(now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', lease_until: null, next_attempt_at: now, updated_at: now })
+      .where('status', '=', 'delivering')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Puts back deliveries whose lease ran out, e.g. because the process holding them died. */
+  async reapExpiredLeases(now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .where('status', '=', 'delivering')
+      .where('lease_until', '<', now)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** The earliest due time among pending deliveries, or undefined when none are pending. */
+  async nextDueAt(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select('next_attempt_at')
+      .where('status', '=', 'pending')
+      .orderBy('next_attempt_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.next_attempt_at);
+  }
+}
+
+function toAttemptRow(record: AttemptRecord) {
+  return {
+    id: newId('att'),
+    delivery_id: record.deliveryId,
+    webhook_id: record.webhookId,
+    attempt_number: record.attemptNumber,
+    trigger: record.trigger,
+    started_at: record.startedAt,
+    duration_ms: record.durationMs,
+    status_code: record.statusCode,
+    error_kind: record.errorKind,
+    error: record.error,
+    request_headers: JSON.stringify(record.requestHeaders),
+    response_excerpt: record.excerpt,
+  };
+}
+
+function successStats(records: readonly AttemptRecord[]): Map<string, { count: number; last: number }> {
+  const stats = new Map<string, { count: number; last: number }>();
+  for (const record of records) {
+    if (record.status !== 'succeeded') continue;
+    const entry = stats.get(record.webhookId) ?? { count: 0, last: 0 };
+    entry.count += 1;
+    entry.last = Math.max(entry.last, record.finishedAt);
+    stats.set(record.webhookId, entry);
+  }
+  return stats;
+}

@@ -1,0 +1,341 @@
+import type { Db } from '../db/database.js';
+import type { Logger } from '../observability/logger.js';
+import { decideAfterAttempt } from './retry-policy.js';
+import type { DeliverySender, SendTarget } from './sender.js';
+import { secretKey } from './signature.js';
+import type { AttemptRecord, ClaimedDelivery, ClaimSlot, DeliveryStore, StoredEvent } from './store.js';
+
+export interface WorkerOptions {
+  /** Attempts in flight at once across all webhooks. */
+  readonly maxInFlight: number;
+  /** Attempts in flight at once for one webhook. */
+  readonly endpointConcurrency: number;
+  readonly retryScheduleMs: readonly number[];
+  /** Whole-attempt timeout; leases last this long plus a margin. */
+  readonly timeoutMs: number;
+  /** Longest sleep between checks for due deliveries when nothing wakes the worker. */
+  readonly pollIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+const LEASE_MARGIN_MS = 30_000;
+const TARGET_REFRESH_MS = 1_000;
+const REAP_INTERVAL_MS = 5_000;
+
+/**
+ * Sends due deliveries. It claims work from the database in bounded batches, keeps at most
+ * `endpointConcurrency` attempts in flight per webhook so a slow receiver ties up only its
+ * own slots, and writes results back in batches. A delivery is marked delivering under a
+ * lease before it is sent, so after a crash it is sent again (at-least-once).
+ */
+export class DeliveryWorker {
+  readonly #now: () => number;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #perEndpoint = new Map<string, number>();
+  #targets = new Map<string, SendTarget>();
+  #targetsLoadedAt = 0;
+  #inFlight = 0;
+  #rotation = 0;
+  #running = false;
+  /** False once stop() has given up on the attempts still in flight. */
+  #acceptingResults = true;
+  #pumping = false;
+  #pumpAgain = false;
+  #immediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #reaper: NodeJS.Timeout | undefined;
+  #results: AttemptRecord[] = [];
+  #flushing: Promise<void> | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: DeliveryStore,
+    private readonly sender: DeliverySender,
+    private readonly log: Logger,
+    private readonly options: WorkerOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+    this.#pollMs = options.pollIntervalMs ?? 1_000;
+    this.#leaseMs = options.timeoutMs + LEASE_MARGIN_MS;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Puts back what a previous run left in flight, then starts sending. */
+  async start(): Promise<void> {
+    const resumed = await this.store.releaseAllInFlight(this.#now());
+    if (resumed > 0) this.log.warn({ deliveries: resumed }, 'resuming deliveries left in flight by the last run');
+
+    this.#running = true;
+    this.#reaper = setInterval(() => void this.#reap(), REAP_INTERVAL_MS);
+    this.#reaper.unref();
+    this.log.info(
+      { max_in_flight: this.options.maxInFlight, endpoint_concurrency: this.options.endpointConcurrency },
+      'delivery worker started',
+    );
+    this.wake();
+  }
+
+  /** Looks for due deliveries now, e.g. after new ones were committed. */
+  wake(): void {
+    if (!this.#running || this.#immediate) return;
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      void this.#pump();
+    });
+  }
+
+  /** Reloads webhook URLs, headers and secrets before the next claim. */
+  webhooksChanged(): void {
+    this.#targetsLoadedAt = 0;
+    this.wake();
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, and writes their results.
+   * Attempts still running after the grace period stay leased and are sent again at the
+   * next start.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    clearInterval(this.#reaper);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
+
+    if (this.#inFlight > 0) {
+      this.log.info({ in_flight: this.#inFlight, grace_ms: graceMs }, 'waiting for attempts in flight');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#acceptingResults = false;
+    await this.#flush();
+    this.log.info({ abandoned: this.#inFlight }, 'delivery worker stopped');
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      await this.#claimAndSend();
+    } catch (error) {
+      this.log.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
+      this.#sleep(this.#pollMs);
+    } finally {
+      this.#pumping = false;
+      if (this.#pumpAgain) {
+        this.#pumpAgain = false;
+        this.wake();
+      }
+    }
+  }
+
+  async #claimAndSend(): Promise<void> {
+    if (!this.#running) return;
+    const free = this.options.maxInFlight - this.#inFlight;
+    if (free <= 0) return;
+
+    await this.#refreshTargets();
+    const slots = this.#freeSlots(free);
+    if (slots.length === 0) return;
+
+    const now = this.#now();
+    const claimed = await this.store.claim(slots, free, now, now + this.#leaseMs);
+    if (claimed.length > 0) {
+      const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
+      const orphans: string[] = [];
+      for (const row of claimed) {
+        const target = this.#targets.get(row.webhook_id);
+        const event = events.get(row.event_id);
+        if (target && event) this.#startAttempt(row, event, target);
+        else orphans.push(row.id);
+      }
+      await this.store.release(orphans, now);
+    }
+
+    if (claimed.length >= free) return;
+    const nextDue = await this.store.nextDueAt();
+    if (nextDue !== undefined) {
+      // A due row that was not claimed belongs to a busy or inactive webhook: a finishing
+      // attempt wakes the worker for the first, the poll covers the second.
+      const wait = nextDue > now ? nextDue - now : this.#pollMs;
+      this.#sleep(Math.min(wait, this.#pollMs));
+    } else {
+      this.#sleep(this.#pollMs);
+    }
+  }
+
+  /** Webhooks with free capacity, starting from a rotating offset so none is always last. */
+  #freeSlots(free: number): ClaimSlot[] {
+    const ids = [...this.#targets.keys()];
+    if (ids.length === 0) return [];
+    const offset = this.#rotation++ % ids.length;
+    const slots: ClaimSlot[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const webhookId = ids[(offset + i) % ids.length] as string;
+      const busy = this.#perEndpoint.get(webhookId) ?? 0;
+      const limit = Math.min(this.options.endpointConcurrency - busy, free);
+      if (limit > 0) slots.push({ webhookId, limit });
+    }
+    return slots;
+  }
+
+  #startAttempt(row: ClaimedDelivery, event: StoredEvent, target: SendTarget): void {
+    this.#inFlight += 1;
+    this.#perEndpoint.set(row.webhook_id, (this.#perEndpoint.get(row.webhook_id) ?? 0) + 1);
+
+    this.#attempt(row, event, target)
+      .catch((error: unknown) => {
+        // The delivery stays leased and goes back to the queue when the lease expires.
+        this.log.error({ err: error, delivery_id: row.id }, 'attempt could not be completed');
+      })
+      .finally(() => {
+        this.#inFlight -= 1;
+        const busy = (this.#perEndpoint.get(row.webhook_id) ?? 1) - 1;
+        if (busy > 0) this.#perEndpoint.set(row.webhook_id, busy);
+        else this.#perEndpoint.delete(row.webhook_id);
+        if (this.#inFlight === 0) this.#notifyIdle();
+        this.wake();
+      });
+  }
+
+  async #attempt(row: ClaimedDelivery, event: StoredEvent, target: SendTarget): Promise<void> {
+    const attemptNumber = row.attempt_count + 1;
+    const { result, startedAt, recordedHeaders } = await this.sender.send(target, event.id, event.payload);
+    const finishedAt = this.#now();
+    // An attempt cut short by shutdown stays leased and is sent again at the next start.
+    if (!this.#acceptingResults) return;
+    const decision = decideAfterAttempt(
+      this.options.retryScheduleMs,
+      attemptNumber,
+      row.next_trigger,
+      result.failure?.kind,
+    );
+
+    this.#queueResult({
+      deliveryId: row.id,
+      webhookId: row.webhook_id,
+      attemptNumber,
+      trigger: row.next_trigger,
+      startedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      errorKind: result.failure?.kind ?? null,
+      error: result.failure?.message ?? null,
+      requestHeaders: recordedHeaders,
+      excerpt: result.excerpt,
+      status: decision.status,
+      nextAttemptAt: decision.status === 'pending' ? finishedAt + decision.delayMs : null,
+      finishedAt,
+    });
+
+    const fields = {
+      request_id: event.request_id,
+      event_id: event.id,
+      event_type: event.type,
+      delivery_id: row.id,
+      webhook_id: row.webhook_id,
+      attempt: attemptNumber,
+      trigger: row.next_trigger,
+      status_code: result.statusCode,
+      duration_ms: result.durationMs,
+    };
+    if (decision.status === 'succeeded') {
+      this.log.info(fields, 'delivery succeeded');
+    } else if (decision.status === 'pending') {
+      this.log.warn(
+        { ...fields, error_kind: result.failure?.kind, error: result.failure?.message, retry_in_ms: decision.delayMs },
+        'delivery attempt failed; will retry',
+      );
+    } else {
+      this.log.error(
+        { ...fields, error_kind: result.failure?.kind, error: result.failure?.message, reason: decision.reason },
+        'delivery failed',
+      );
+    }
+  }
+
+  #queueResult(record: AttemptRecord): void {
+    this.#results.push(record);
+    if (this.#results.length === 1) setImmediate(() => void this.#flush());
+  }
+
+  /** Writes queued results in one transaction; concurrent callers share the write. */
+  async #flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#results.length === 0) return;
+
+    const batch = this.#results;
+    this.#results = [];
+    this.#flushing = this.store.recordAttempts(batch).catch((error: unknown) => {
+      // The deliveries stay leased; the reaper returns them to the queue and they are resent.
+      this.log.error({ err: error, attempts: batch.length }, 'writing attempt results failed');
+    });
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = undefined;
+    }
+    if (this.#results.length > 0) setImmediate(() => void this.#flush());
+  }
+
+  async #refreshTargets(): Promise<void> {
+    const now = this.#now();
+    if (now - this.#targetsLoadedAt < TARGET_REFRESH_MS) return;
+    const rows = await this.db
+      .selectFrom('webhooks')
+      .select(['id', 'url', 'headers', 'secret'])
+      .where('is_active', '=', 1)
+      .orderBy('id')
+      .execute();
+    this.#targets = new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          id: row.id,
+          url: new URL(row.url),
+          headers: JSON.parse(row.headers) as Record<string, string>,
+          key: secretKey(row.secret),
+        },
+      ]),
+    );
+    this.#targetsLoadedAt = now;
+  }
+
+  async #reap(): Promise<void> {
+    try {
+      const count = await this.store.reapExpiredLeases(this.#now());
+      if (count > 0) {
+        this.log.warn({ deliveries: count }, 'returned deliveries with expired leases to the queue');
+        this.wake();
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'returning expired leases failed');
+    }
+  }
+
+  #sleep(ms: number): void {
+    if (!this.#running) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.wake(), Math.max(ms, 1));
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

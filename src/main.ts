@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { buildService } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { formatDuration } from './config/duration.js';
+
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exit(78);
+  }
+  throw error;
+}
+
+let config: Config;
+let service: Awaited<ReturnType<typeof buildService>>;
+try {
+  config = loadConfig(process.env);
+  service = await buildService(config);
+} catch (error) {
+  exitOnConfigError(error);
+}
+const { logger } = service;
+
+logger.info(
+  {
+    database: config.database.dialect === 'sqlite' ? config.database.file : 'postgres',
+    admin_email: config.admin ? 'set' : 'not set',
+    admin_password: config.admin ? 'set' : 'not set',
+    webhook_timeout: formatDuration(config.webhook.timeoutMs),
+    retry_schedule: config.webhook.retryScheduleMs.map(formatDuration).join(','),
+    allowed_cidrs: config.webhook.allowedCidrs,
+  },
+  'configuration loaded',
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  try {
+    await service.close();
+    logger.info('stopped');
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  const address = await service.start();
+  logger.info({ address }, 'listening');
+} catch (error) {
+  logger.fatal({ err: error }, 'start failed');
+  await service.close(0).catch(() => undefined);
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+import { Type } from 'typebox';
+import { REPORT_EVENT_TYPES } from '../events/catalog.js';
+import { NullableTimestamp, Timestamp } from '../http/schemas.js';
+
+const EventTypeList = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+  minItems: 1,
+  maxItems: 50,
+  description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}.`,
+});
+
+const HeaderMap = Type.Record(Type.String(), Type.String(), {
+  description: 'Custom request headers, e.g. Authorization for the receiver.',
+});
+
+export const WebhookCreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    url: Type.String({ minLength: 1, maxLength: 8192, description: 'Absolute http or https URL.' }),
+    event_types: EventTypeList,
+    headers: Type.Optional(HeaderMap),
+    is_active: Type.Optional(Type.Boolean({ default: true })),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookPatchBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+    event_types: Type.Optional(EventTypeList),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+        description: 'Headers to set; null removes a header. Headers not named stay as they are.',
+      }),
+    ),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  url: Type.String(),
+  event_types: Type.Array(Type.String()),
+  headers: Type.Record(Type.String(), Type.String(), {
+    description: 'Custom header names; values are masked.',
+  }),
+  is_active: Type.Boolean(),
+  created_by: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  last_triggered: NullableTimestamp,
+  trigger_count: Type.Integer(),
+});
+
+export const WebhookWithSecret = Type.Intersect([
+  WebhookSchema,
+  Type.Object({ secret: Type.String({ description: 'Signing secret; shown here and by the secret route only.' }) }),
+]);
+
+export const TestResultSchema = Type.Object({
+  success: Type.Boolean(),
+  status_code: Type.Union([Type.Integer(), Type.Null()]),
+  duration_ms: Type.Integer(),
+  response_excerpt: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  error_kind: Type.Union([Type.String(), Type.Null()]),
+  event_type: Type.String(),
+});
