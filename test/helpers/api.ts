@@ -1,0 +1,64 @@
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+/** A small JSON client for the service under test; every request goes to 127.0.0.1. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string | undefined,
+  ) {}
+
+  static async signIn(baseUrl: string, email: string, password: string): Promise<ApiClient> {
+    const anonymous = new ApiClient(baseUrl, undefined);
+    const response = await anonymous.post('/api/v1/auth/token', { email, password });
+    if (response.status !== 200) throw new Error(`sign-in failed: ${JSON.stringify(response.body)}`);
+    return new ApiClient(baseUrl, response.body.token as string);
+  }
+
+  get(path: string): Promise<ApiResponse> {
+    return this.request('GET', path);
+  }
+
+  post(path: string, body?: unknown): Promise<ApiResponse> {
+    return this.request('POST', path, body);
+  }
+
+  patch(path: string, body: unknown): Promise<ApiResponse> {
+    return this.request('PATCH', path, body);
+  }
+
+  put(path: string, body: unknown): Promise<ApiResponse> {
+    return this.request('PUT', path, body);
+  }
+
+  delete(path: string): Promise<ApiResponse> {
+    return this.request('DELETE', path);
+  }
+
+  /** Sends a body as raw text, e.g. to check how malformed JSON is handled. */
+  async raw(method: string, path: string, text: string, contentType = 'application/json'): Promise<ApiResponse> {
+    return this.#send(method, path, text, contentType);
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+    return this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+  }
+
+  async #send(method: string, path: string, text: string | undefined, contentType: string): Promise<ApiResponse> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (text !== undefined) headers['content-type'] = contentType;
+    const response = await fetch(this.baseUrl + path, { method, headers, body: text });
+    const raw = await response.text();
+    let parsed: unknown = raw;
+    try {
+      parsed = raw === '' ? null : JSON.parse(raw);
+    } catch {
+      // Not JSON: keep the text.
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+}

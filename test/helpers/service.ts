@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildService, type Service } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { ApiClient } from './api.js';
+
+export const ADMIN_EMAIL = 'admin@example.test';
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+/** Loopback addresses the tests use: receivers live on RECEIVER_HOST, which the service allows. */
+export const RECEIVER_HOST = '127.0.0.2';
+export const ALLOWED_CIDR = '127.0.0.2/32';
+
+export interface TestService {
+  readonly service: Service;
+  readonly url: string;
+  readonly dir: string;
+  readonly logFile: string;
+  /** A client signed in as the first Admin. */
+  readonly admin: ApiClient;
+  /** Creates a user with the role and returns a client signed in as that user. */
+  userClient(role: 'Admin' | 'Engineer' | 'Approver', email?: string): Promise<ApiClient>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'webhooks-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Environment for a service on a fresh SQLite file that may reach only RECEIVER_HOST. */
+export function testEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: path.join(dir, 'test.db'),
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    WEBHOOK_ALLOWED_CIDRS: ALLOWED_CIDR,
+    WEBHOOK_TIMEOUT: '2s',
+    WEBHOOK_RETRY_SCHEDULE: '0,200ms,200ms',
+    LOG_LEVEL: 'debug',
+    ...extra,
+  };
+}
+
+/**
+ * Starts the whole service in this process on a temporary SQLite file, listening on a free
+ * port of 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
+ */
+export async function startService(extraEnv: Record<string, string> = {}): Promise<TestService> {
+  const dir = tempDir();
+  const config = loadConfig(testEnv(dir, extraEnv));
+  const logFile = path.join(dir, 'service.log');
+  const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
+  const service = await buildService(config, { logger });
+  const url = await service.start();
+  const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
+
+  let users = 0;
+  return {
+    service,
+    url,
+    dir,
+    logFile,
+    admin,
+    async userClient(role, email) {
+      users += 1;
+      const address = email ?? `${role.toLowerCase()}${users}@example.test`;
+      const password = `${role}-password-${users}-long`;
+      const created = await admin.post('/api/v1/users', { email: address, password, role });
+      if (created.status !== 201) throw new Error(`creating user failed: ${JSON.stringify(created.body)}`);
+      return ApiClient.signIn(url, address, password);
+    },
+    async close() {
+      await service.close(0);
+    },
+  };
+}
