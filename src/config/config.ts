@@ -3,8 +3,15 @@ import ipaddr from 'ipaddr.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export type DatabaseConfig =
-  | { readonly dialect: 'sqlite'; readonly file: string }
+  | {
+      readonly dialect: 'sqlite';
+      readonly file: string;
+      /** NORMAL survives a process crash; FULL also survives a power loss, at a cost per commit. */
+      readonly synchronous?: SqliteSynchronous;
+    }
   | { readonly dialect: 'postgres'; readonly url: string };
+
+export type SqliteSynchronous = 'NORMAL' | 'FULL';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -56,7 +63,7 @@ export function loadConfig(env: Env): Config {
   const config: Config = {
     port: readInteger(read('PORT'), 'PORT', 3000, 0, 65_535),
     host: read('HOST') ?? '127.0.0.1',
-    database: parseDatabaseUrl(read('DATABASE_URL')),
+    database: withSynchronous(parseDatabaseUrl(read('DATABASE_URL')), read('SQLITE_SYNCHRONOUS')),
     admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
     logLevel: readLogLevel(read('LOG_LEVEL')),
     tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
@@ -192,6 +199,15 @@ export function parseDatabaseUrl(text: string | undefined): DatabaseConfig {
     );
   }
   return { dialect: 'sqlite', file };
+}
+
+function withSynchronous(database: DatabaseConfig, text: string | undefined): DatabaseConfig {
+  if (text === undefined || database.dialect !== 'sqlite') return database;
+  const synchronous = text.toUpperCase();
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new ConfigError('SQLITE_SYNCHRONOUS', `"${text}" is not a supported mode; use NORMAL or FULL.`);
+  }
+  return { ...database, synchronous };
 }
 
 function deepFreeze<T>(value: T): T {

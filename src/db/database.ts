@@ -20,8 +20,9 @@ class StaticMigrationProvider implements MigrationProvider {
 
 /**
  * Opens the database named by the configuration. SQLite runs in WAL mode with
- * synchronous=NORMAL: a committed transaction survives a crash of the process, and only a
- * power loss may take back the last few commits.
+ * synchronous=NORMAL by default: a committed transaction survives a crash of the process,
+ * and only a power loss may take back the last few commits. synchronous=FULL syncs the WAL
+ * at every commit, so commits also survive a power loss.
  */
 export function openDatabase(config: DatabaseConfig): Db {
   if (config.dialect === 'postgres') {
@@ -38,7 +39,7 @@ export function openDatabase(config: DatabaseConfig): Db {
   }
   const sqlite = new SQLite(config.file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`synchronous = ${config.synchronous ?? 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
