@@ -1,0 +1,43 @@
+import { key } from '../ledger.js';
+
+export type ContenderId = 'B0' | 'B1' | 'B2' | 'L' | 'P';
+
+export interface OfferResult {
+  /** Every (endpoint, event) pair the contender accepted, as ledger keys. */
+  readonly expected: Set<string>;
+  readonly events: number;
+  /** Requests the contender itself saw fail: errors, timeouts, non-2xx answers. */
+  readonly failures: number;
+}
+
+/** A system that delivers events to the receivers' endpoints. */
+export interface Contender {
+  readonly id: ContenderId;
+  /** The configuration, e.g. "connections=16" or "concurrency=50". */
+  readonly variant: string;
+  start(urls: readonly string[]): Promise<void>;
+  /** Creates `count` events for the endpoints without sending them yet. */
+  preload(count: number, endpoints: readonly number[]): Promise<Set<string>>;
+  /** Starts sending what preload created; delivery is observed at the receivers. */
+  release(): Promise<void>;
+  /** Creates events open-loop at `rate` per second for `durationMs`, each for every endpoint listed. */
+  offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult>;
+  /** Processes whose CPU time counts against this contender. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Ledger keys for events named `${prefix}-${n}`, n from 0 to count - 1, each sent to every endpoint. */
+export function sequenceKeys(prefix: string, count: number, endpoints: readonly number[]): Set<string> {
+  const keys = new Set<string>();
+  for (let i = 0; i < count; i++) for (const endpoint of endpoints) keys.add(key(endpoint, `${prefix}-${i}`));
+  return keys;
+}
+
+let prefixCounter = 0;
+
+/** A fresh event id prefix, unique within this run. */
+export function nextPrefix(tag: string): string {
+  prefixCounter += 1;
+  return `${tag}${prefixCounter}x${Date.now().toString(36)}`;
+}

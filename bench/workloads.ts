@@ -1,0 +1,202 @@
+import { contenderCpu, makeCell, settle, type Cell, type Context } from './cells.js';
+import type { Contender } from './contenders/contender.js';
+import type { ServiceContender } from './contenders/service.js';
+import { countLedger, firstSuccesses, key, latency, rate } from './ledger.js';
+import { cpuMs, sleep } from './processes.js';
+import type { Arrival, Fault } from './receivers.js';
+
+const range = (count: number): number[] => [...Array(count).keys()];
+
+/** W1: preload a backlog, then measure the drain rate and the peak memory. */
+export async function drain(context: Context, contender: Contender, count: number): Promise<Cell> {
+  await context.receivers.clear();
+  const expected = await contender.preload(count, [0]);
+  const cpuBefore = contenderCpu(contender);
+  const receiverBefore = cpuMs(context.receivers.pid);
+  const releasedAt = Date.now();
+  await contender.release();
+  const timeout = Math.max(context.drainTimeoutMs, count * 5);
+  const measured = await settle(context, contender, expected, cpuBefore, receiverBefore, timeout);
+  const first = measured.firsts[0]?.arrivedAt ?? releasedAt;
+  return makeCell(contender, 'W1 backlog', { backlog: count }, measured, {
+    deliveriesPerSecond: rate(measured.firsts),
+    extra: { releaseToFirstMs: Math.round(first - releasedAt) },
+  });
+}
+
+export interface OfferSpec {
+  readonly workload: string;
+  readonly params: Cell['params'];
+  /** Events per second; each goes to every endpoint listed. */
+  readonly eventRate: number;
+  readonly endpoints: readonly number[];
+  readonly warmMs: number;
+  readonly measureMs: number;
+  /** Endpoints left out of the ledger and the figures, e.g. the one with a fault. */
+  readonly excluded?: ReadonlySet<number>;
+}
+
+/** Offers load open-loop and measures the window after the warm-up. */
+export async function offered(context: Context, contender: Contender, spec: OfferSpec): Promise<Cell> {
+  await context.receivers.clear();
+  const cpuBefore = contenderCpu(contender);
+  const receiverBefore = cpuMs(context.receivers.pid);
+  const startedAt = Date.now();
+  const result = await contender.offer(spec.eventRate, spec.warmMs + spec.measureMs, spec.endpoints);
+  const from = startedAt + spec.warmMs;
+  const to = from + spec.measureMs;
+
+  const excluded = spec.excluded ?? new Set<number>();
+  const expected = new Set([...result.expected].filter((entry) => !excluded.has(Number(entry.split('|')[0]))));
+  const measured = await settle(context, contender, expected, cpuBefore, receiverBefore);
+  const kept = (arrival: Arrival): boolean => !excluded.has(arrival.endpoint);
+  const firsts = measured.firsts.filter(kept);
+  const windowed = firsts.filter((arrival) => arrival.createdAt >= from && arrival.createdAt <= to);
+  const ledger = countLedger(expected, measured.arrivals.filter(kept));
+
+  const offeredPerSecond = spec.eventRate * (spec.endpoints.length - excluded.size);
+  const throughput = rate(firsts, from, to);
+  const lateAtEnd = expected.size - firsts.filter((arrival) => arrival.arrivedAt <= to).length;
+  const lat = latency(windowed);
+  const passed =
+    throughput >= 0.99 * offeredPerSecond && lateAtEnd < offeredPerSecond && lat.p99 < 1_000 && ledger.missing === 0;
+  return makeCell(contender, spec.workload, spec.params, { ...measured, firsts, ledger }, {
+    deliveriesPerSecond: throughput,
+    latencyMs: lat,
+    extra: {
+      offeredPerSecond,
+      passed,
+      backlogAtEnd: lateAtEnd,
+      contenderFailures: result.failures,
+      ...(spec.endpoints.length > 1 ? { allCopiesMs: allCopies(windowed, spec.endpoints.length - excluded.size) } : {}),
+    },
+  });
+}
+
+/** Time from an event's creation until the last of its copies landed, over events with every copy. */
+function allCopies(arrivals: readonly Arrival[], copies: number) {
+  const byEvent = new Map<string, Arrival[]>();
+  for (const arrival of arrivals) {
+    const list = byEvent.get(arrival.eventId) ?? [];
+    list.push(arrival);
+    byEvent.set(arrival.eventId, list);
+  }
+  const complete = [...byEvent.values()].filter((list) => list.length === copies);
+  const lasts = complete.map((list) => list.reduce((latest, arrival) => (arrival.arrivedAt > latest.arrivedAt ? arrival : latest)));
+  const summary = latency(lasts);
+  return { events: complete.length, p50: summary.p50, p99: summary.p99 };
+}
+
+export interface StepOptions {
+  readonly stepRates: readonly number[];
+  readonly warmMs: number;
+  readonly measureMs: number;
+}
+
+/** Step test: rising offered rates to one endpoint until a step fails; returns every step run. */
+export async function steps(context: Context, contender: Contender, options: StepOptions): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const offeredRate of options.stepRates) {
+    const cell = await offered(context, contender, {
+      workload: 'step',
+      params: { rate: offeredRate },
+      eventRate: offeredRate,
+      endpoints: [0],
+      warmMs: options.warmMs,
+      measureMs: options.measureMs,
+    });
+    context.progress(`${describeStep(cell)}`);
+    cells.push(cell);
+    if (!cell.extra.passed) break;
+  }
+  return cells;
+}
+
+function describeStep(cell: Cell): string {
+  const verdict = cell.extra.passed ? 'pass' : 'fail';
+  return `step ${cell.params.rate}/s -> ${cell.deliveriesPerSecond}/s p99 ${cell.latencyMs.p99} ms backlog ${cell.extra.backlogAtEnd}: ${verdict}`;
+}
+
+/** The highest passing step's rate, or 0. */
+export function sustained(cells: readonly Cell[]): number {
+  return Math.max(0, ...cells.filter((cell) => cell.extra.passed).map((cell) => Number(cell.params.rate)));
+}
+
+/** W2: one event to K endpoints, event rate scaled so deliveries per second stay constant. */
+export function fanOut(context: Context, contender: Contender, k: number, deliveries: number, ms: number): Promise<Cell> {
+  return offered(context, contender, {
+    workload: 'W2 fan-out',
+    params: { k, offered: deliveries },
+    eventRate: deliveries / k,
+    endpoints: range(k),
+    warmMs: Math.round(ms / 4),
+    measureMs: ms,
+  });
+}
+
+export const ISOLATION_FAULTS: Readonly<Record<string, Fault>> = {
+  none: { kind: 'none' },
+  slow: { kind: 'delay', delayMs: 2_000 },
+  hang: { kind: 'hang' },
+  error: { kind: 'error', rate: 1 },
+  reset: { kind: 'reset' },
+};
+
+/** W3: 20 endpoints, endpoint 0 faulty; the figures cover the 19 healthy ones. */
+export async function isolation(
+  context: Context,
+  contender: Contender,
+  fault: string,
+  deliveries: number,
+  ms: number,
+): Promise<Cell> {
+  await context.receivers.setFault([0], ISOLATION_FAULTS[fault] as Fault);
+  try {
+    return await offered(context, contender, {
+      workload: 'W3 isolation',
+      params: { fault, offered: deliveries },
+      eventRate: deliveries / 20,
+      endpoints: range(20),
+      warmMs: Math.round(ms / 4),
+      measureMs: ms,
+      excluded: new Set([0]),
+    });
+  } finally {
+    await context.receivers.healAll();
+  }
+}
+
+/** W4: SIGKILL during a backlog drain at a random point between 20% and 80%, restart after 1 s. */
+export async function crash(context: Context, service: ServiceContender, backlog: number, round: number): Promise<Cell> {
+  await context.receivers.clear();
+  const expected = await service.preload(backlog, [0]);
+  const cpuBefore = contenderCpu(service);
+  const receiverBefore = cpuMs(context.receivers.pid);
+  const killAt = Math.round(backlog * (0.2 + Math.random() * 0.6));
+  const releasedAt = Date.now();
+  await service.release();
+  await context.receivers.waitForSuccesses(killAt, context.drainTimeoutMs, 5);
+  const killedAt = Date.now();
+  await service.crash();
+  await sleep(1_000);
+  const restartedAt = await service.launch();
+  const timeout = Math.max(context.drainTimeoutMs, backlog * 5);
+  const measured = await settle(context, service, expected, cpuBefore, receiverBefore, timeout);
+
+  const before = measured.firsts.filter((arrival) => arrival.arrivedAt <= killedAt);
+  const after = measured.firsts.filter((arrival) => arrival.arrivedAt >= restartedAt);
+  const firstAfter = after[0]?.arrivedAt;
+  return makeCell(service, 'W4 crash', { backlog, round }, measured, {
+    deliveriesPerSecond: rate(after),
+    extra: {
+      killedAfter: before.length,
+      restartToFirstMs: firstAfter === undefined ? null : Math.round(firstAfter - restartedAt),
+      rateBeforeCrash: rate(before, releasedAt),
+      rateAfterRestart: rate(after),
+      lost: measured.ledger.missing,
+      duplicates: measured.ledger.duplicates,
+    },
+  });
+}
+
+export { key, firstSuccesses };
