@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider
 import { ConfigError, type DatabaseConfig } from '../config/config.js';
 import * as initial from './migrations/001_initial.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type Db = Kysely<Database>;
 
@@ -42,7 +43,7 @@ export function openDatabase(config: DatabaseConfig): Db {
   sqlite.pragma(`synchronous = ${config.synchronous ?? 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
