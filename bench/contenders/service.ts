@@ -28,6 +28,8 @@ export interface ServiceOptions {
   /** Extra environment, e.g. tuned WEBHOOK_* settings. */
   readonly env?: Record<string, string>;
   readonly variant?: string;
+  /** Node options for the service process, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
 }
 
 interface ReportSlot {
@@ -81,6 +83,7 @@ export class ServiceContender implements Contender {
     this.#child = spawnNode(path.join(ROOT, 'dist/main.js'), [], {
       cpus: this.options.cpus,
       stdoutFile: this.logFile,
+      nodeArgs: this.options.nodeArgs ?? [],
       env: {
         PORT: String(this.#port),
         HOST: '127.0.0.1',
