@@ -31,6 +31,8 @@ export interface Context {
   readonly workDir: string;
   /** Upper bound for waiting on stragglers after the offered load ends. */
   readonly drainTimeoutMs: number;
+  /** Extra wait for a durable contender's stragglers before they count as lost. */
+  readonly graceMs: number;
   readonly progress: (line: string) => void;
 }
 
@@ -38,6 +40,8 @@ export interface Measurement {
   readonly arrivals: Arrival[];
   readonly firsts: Arrival[];
   readonly ledger: LedgerCounts;
+  /** Expected pairs not yet delivered when the cell's wait ended, before any grace period. */
+  readonly pendingAtCutoff: number;
   readonly cpuMs: number;
   readonly receiverCpuMs: number;
   readonly peakSockets: number[];
@@ -52,7 +56,11 @@ export function contenderRss(contender: Contender): number {
   return contender.pids().reduce((max, pid) => Math.max(max, peakRssMiB(pid)), 0);
 }
 
-/** Waits until every expected pair arrived or the timeout, then collects the ledger. */
+/**
+ * Waits until every expected pair arrived or the timeout, then collects the ledger. Pairs
+ * still missing then are pending at the cut-off; a durable contender (one that retries)
+ * gets a grace period to deliver them before they count as lost.
+ */
 export async function settle(
   context: Context,
   contender: Contender,
@@ -64,11 +72,20 @@ export async function settle(
   await context.receivers.waitForSuccesses(expected.size, timeoutMs);
   const cpu = contenderCpu(contender) - cpuBefore;
   const collected = await context.receivers.collect(context.workDir);
-  const ledger = countLedger(expected, collected.arrivals);
+  let arrivals = collected.arrivals;
+  let ledger = countLedger(expected, arrivals);
+  const pendingAtCutoff = ledger.missing;
+
+  if (pendingAtCutoff > 0 && contender.durable) {
+    await context.receivers.waitForSuccesses(pendingAtCutoff, context.graceMs);
+    arrivals = arrivals.concat((await context.receivers.collect(context.workDir)).arrivals);
+    ledger = countLedger(expected, arrivals);
+  }
   return {
-    arrivals: collected.arrivals,
-    firsts: firstSuccesses(collected.arrivals),
+    arrivals,
+    firsts: firstSuccesses(arrivals),
     ledger,
+    pendingAtCutoff,
     cpuMs: cpu,
     receiverCpuMs: collected.cpuMs - receiverCpuBefore,
     peakSockets: collected.peakSockets,
@@ -97,12 +114,13 @@ export function makeCell(
     extra: {
       receiverCpuMsPerDelivery: Math.round((measured.receiverCpuMs / delivered) * 1000) / 1000,
       peakSocketsPerPort: Math.max(0, ...measured.peakSockets),
+      pendingAtCutoff: measured.pendingAtCutoff,
       ...figures.extra,
     },
   };
 }
 
-/** A one-line summary of a cell for the progress output. */
+/** Formats a cell as one line for the progress output. */
 export function describe(cell: Cell): string {
   const params = Object.entries(cell.params)
     .map(([name, value]) => `${name}=${value}`)

@@ -23,7 +23,7 @@ function commandOutput(file: string, args: string[]): string {
   }
 }
 
-/** The file system type holding the temporary folder, where the benchmark databases live. */
+/** Returns the file system type of the temporary folder, where the benchmark databases live. */
 function tmpFileSystem(): string {
   return commandOutput('stat', ['-f', '-c', '%T', os.tmpdir()]);
 }

@@ -6,8 +6,9 @@ export interface Profile {
   readonly warmMs: number;
   readonly measureMs: number;
   readonly fanOutKs: readonly number[];
-  /** Deliveries per second offered in the fan-out and isolation workloads. */
-  readonly fanOutRate: number;
+  /** Deliveries per second B0 offers to 100 endpoints in the calibration. */
+  readonly calibrationFanOutRate: number;
+  /** Deliveries per second offered in the isolation workload. */
   readonly isolationRate: number;
   readonly isolationFaults: readonly string[];
   readonly isolationMs: number;
@@ -21,6 +22,8 @@ export interface Profile {
   readonly timeoutMs: number;
   readonly ingestMs: number;
   readonly drainTimeoutMs: number;
+  /** Extra wait for a durable contender's deliveries still pending at a cell's cut-off. */
+  readonly graceMs: number;
   /** Runs the service once more with SQLite synchronous=FULL. */
   readonly syncFull: boolean;
   readonly redisAof: boolean;
@@ -34,7 +37,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     warmMs: 300,
     measureMs: 700,
     fanOutKs: [1, 10],
-    fanOutRate: 200,
+    calibrationFanOutRate: 800,
     isolationRate: 200,
     isolationFaults: ['none', 'hang'],
     isolationMs: 1_000,
@@ -46,6 +49,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     timeoutMs: 1_000,
     ingestMs: 200,
     drainTimeoutMs: 20_000,
+    graceMs: 20_000,
     syncFull: false,
     redisAof: false,
   },
@@ -56,7 +60,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     warmMs: 1_000,
     measureMs: 3_000,
     fanOutKs: [1, 10, 100],
-    fanOutRate: 1_000,
+    calibrationFanOutRate: 4_000,
     isolationRate: 400,
     isolationFaults: ['none', 'slow', 'hang', 'error', 'reset'],
     isolationMs: 4_000,
@@ -68,6 +72,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     timeoutMs: 5_000,
     ingestMs: 1_500,
     drainTimeoutMs: 15_000,
+    graceMs: 60_000,
     syncFull: true,
     redisAof: true,
   },
@@ -78,7 +83,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     warmMs: 5_000,
     measureMs: 15_000,
     fanOutKs: [1, 10, 100],
-    fanOutRate: 2_000,
+    calibrationFanOutRate: 8_000,
     isolationRate: 1_000,
     isolationFaults: ['none', 'slow', 'hang', 'error', 'reset'],
     isolationMs: 20_000,
@@ -90,6 +95,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     timeoutMs: 5_000,
     ingestMs: 5_000,
     drainTimeoutMs: 60_000,
+    graceMs: 120_000,
     syncFull: true,
     redisAof: true,
   },

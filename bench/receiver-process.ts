@@ -136,8 +136,11 @@ async function run(command: ReceiverCommand): Promise<ReceiverReply> {
     case 'count':
       return { successes, arrivals: ledger.endpoint.length };
     case 'dump': {
+      // Writing and clearing in one synchronous step loses no arrival in between.
       const peakSockets = endpoints.map((endpoint) => endpoint.peakSockets);
-      return { records: dump(command.file), peakSockets, cpu: process.cpuUsage() };
+      const records = dump(command.file);
+      clear();
+      return { records, peakSockets, cpu: process.cpuUsage() };
     }
     case 'clear':
       clear();

@@ -94,13 +94,12 @@ export class Receivers {
     await this.#client.request({ type: 'clear' });
   }
 
-  /** Collects every arrival since the last clear, then clears. */
+  /** Collects every arrival since the last clear and clears them in the same step. */
   async collect(dir: string): Promise<{ arrivals: Arrival[]; peakSockets: number[]; cpuMs: number }> {
     const file = path.join(dir, `ledger-${Date.now()}.tsv`);
     const reply = await this.#client.request({ type: 'dump', file });
     const text = fs.readFileSync(file, 'utf8');
     fs.rmSync(file);
-    await this.clear();
     const arrivals = text === '' ? [] : text.split('\n').map(parseArrival);
     return { arrivals, peakSockets: reply.peakSockets ?? [], cpuMs: cpuMs(this.pid) };
   }

@@ -88,7 +88,9 @@ function cellTable(cells: readonly Cell[]): string[] {
   for (const cell of cells) {
     const params = Object.entries(cell.params).map(([k, v]) => `${k}=${v}`).join(' ');
     const ledger = `${cell.ledger.expected}/${cell.ledger.duplicates}/${cell.ledger.missing}${cell.void ? ' VOID' : ''}`;
-    const passed = cell.extra.passed === undefined ? '' : cell.extra.passed ? ' ✓' : ' ✗';
+    let passed = '';
+    if (cell.extra.passed === true) passed = ' ✓';
+    if (cell.extra.passed === false) passed = ' ✗';
     lines.push(
       `| ${cell.contender} | ${cell.variant} | ${cell.workload} | ${params}${passed} | ${cell.deliveriesPerSecond} | ${fmt(cell.latencyMs.p50)} | ${fmt(cell.latencyMs.p99)} | ${cell.cpuMsPerDelivery} | ${cell.peakRssMiB} | ${ledger} |`,
     );

@@ -1,7 +1,7 @@
 /*
  * `npm run bench`: runs the benchmark suite and writes bench/results/<time>.json.
  * Flags: --full (long profile), --smoke (seconds, proves the harness runs), --unpinned,
- * --out DIR (results folder), --only B0,B1,B2,L (contenders), --no-build, --no-report.
+ * --out DIR (results folder), --only B0,B1,B2,L,P (contenders), --no-build, --no-report.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import type { Contender } from './contenders/contender.js';
 import { DirectContender } from './contenders/direct.js';
 import { ServiceContender } from './contenders/service.js';
 import { fingerprint } from './fingerprint.js';
+import { createBenchDatabase, dropBenchDatabase, postgresSupported } from './postgres.js';
 import { measureIngest } from './ingest.js';
 import { allowedCpus, pinProcess, pinningFor, ROOT, type Pinning } from './processes.js';
 import { PROFILES, type Profile } from './profiles.js';
@@ -27,13 +28,16 @@ const { values: flags } = parseArgs({
     smoke: { type: 'boolean', default: false },
     unpinned: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
-    only: { type: 'string', default: 'B0,B1,B2,L' },
+    only: { type: 'string', default: 'B0,B1,B2,L,P' },
     'no-build': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
   },
 });
 
-const profile: Profile = PROFILES[flags.smoke ? 'smoke' : flags.full ? 'full' : 'quick'];
+let profileName: Profile['name'] = 'quick';
+if (flags.full) profileName = 'full';
+if (flags.smoke) profileName = 'smoke';
+const profile: Profile = PROFILES[profileName];
 const only = new Set(flags.only.split(',').map((id) => id.trim()));
 const pinning: Pinning = pinningFor(!flags.unpinned);
 const cells: Cell[] = [];
@@ -63,16 +67,10 @@ async function commonSuite(context: Context, contender: Contender, halfRate?: nu
   for (const cell of stepCells) record(cell);
   const rate = sustained(stepCells);
   const half = halfRate ?? Math.max(rate / 2, profile.stepRates[0]! / 2);
-  const halfCell = await offered(context, contender, {
-    workload: 'half load',
-    params: { rate: half },
-    eventRate: half,
-    endpoints: [0],
-    warmMs: profile.warmMs,
-    measureMs: profile.measureMs,
-  });
-  record(halfCell);
-  for (const k of profile.fanOutKs) record(await fanOut(context, contender, k, profile.fanOutRate, profile.measureMs));
+  record(await halfLoad(context, contender, half));
+  // Fan-out runs at the half-load rate too, so the one-endpoint case is not ingest-bound.
+  const fanRate = Math.max(half, profile.fanOutKs[profile.fanOutKs.length - 1]!);
+  for (const k of profile.fanOutKs) record(await fanOut(context, contender, k, fanRate, profile.measureMs));
   for (const fault of profile.isolationFaults) {
     record(await isolation(context, contender, fault, profile.isolationRate, profile.isolationMs));
   }
@@ -102,7 +100,7 @@ async function sweepUndici(context: Context): Promise<number> {
   }
   const wide = new DirectContender({ mode: 'undici', connections: best.connections, signing: true, timeoutMs: profile.timeoutMs, cpus: pinning.service });
   await withContender(context, wide, async () => {
-    record(await fanOut(context, wide, profile.fanOutKs[profile.fanOutKs.length - 1]!, profile.fanOutRate * 4, profile.measureMs));
+    record(await fanOut(context, wide, profile.fanOutKs[profile.fanOutKs.length - 1]!, profile.calibrationFanOutRate, profile.measureMs));
   });
   return best.connections;
 }
@@ -146,6 +144,38 @@ async function serviceSuite(context: Context): Promise<number> {
   return rate;
 }
 
+/** P: the service on PostgreSQL, backlog, step test and half load, when the code base supports it. */
+async function postgresSuite(context: Context, halfRate: number | undefined): Promise<void> {
+  if (!(await postgresSupported())) {
+    notes.push('P skipped: this version of the service cannot use PostgreSQL yet.');
+    return;
+  }
+  const databaseUrl = createBenchDatabase();
+  const service = new ServiceContender({ id: 'P', databaseUrl, cpus: pinning.service, timeoutMs: profile.timeoutMs });
+  try {
+    await withContender(context, service, async () => {
+      record(await drain(context, service, profile.backlogs[0]!));
+      const stepCells = await steps(context, service, profile);
+      for (const cell of stepCells) record(cell);
+      const half = halfRate ?? Math.max(sustained(stepCells) / 2, profile.stepRates[0]! / 2);
+      record(await halfLoad(context, service, half));
+    });
+  } finally {
+    dropBenchDatabase(databaseUrl);
+  }
+}
+
+function halfLoad(context: Context, contender: Contender, rate: number): Promise<Cell> {
+  return offered(context, contender, {
+    workload: 'half load',
+    params: { rate },
+    eventRate: rate,
+    endpoints: [0],
+    warmMs: profile.warmMs,
+    measureMs: profile.measureMs,
+  });
+}
+
 async function main(): Promise<void> {
   if (!flags['no-build']) {
     progress('building dist/ with npm run build');
@@ -158,7 +188,7 @@ async function main(): Promise<void> {
 
   const receivers = await Receivers.start(100, pinning.driver);
   const workDir = fs.mkdtempSync(path.join(path.resolve(flags.out), '.work-'));
-  const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, progress };
+  const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, graceMs: profile.graceMs, progress };
   const redisPinning = redis?.pid !== undefined ? allowedCpus(redis.pid) : undefined;
   let lSustained = 0;
   try {
@@ -173,6 +203,7 @@ async function main(): Promise<void> {
       const b1 = new DirectContender({ mode: 'fetch', connections: 0, signing: true, timeoutMs: profile.timeoutMs, cpus: pinning.service });
       await withContender(context, b1, () => commonSuite(context, b1, half));
     }
+    if (only.has('P')) await postgresSuite(context, half);
     if (redis) {
       if (profile.redisAof) await setRedisPersistence('yes', 'everysec');
       if (pinning.service && redis.pid !== undefined) await pinProcess(redis.pid, pinning.service);

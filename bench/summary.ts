@@ -67,7 +67,7 @@ function isolationRatios(result: RunResult): { throughput: number | null; p99: n
   };
 }
 
-/** The design's target table for the service on SQLite, computed from one run. */
+/** Computes the target table for the service on SQLite from one run's cells. */
 export function summarize(result: RunResult): { sustained: Record<string, number>; targets: TargetRow[] } {
   const rates = sustainedRates(result);
   const drains = (id: string) => cellsOf(result, id, 'W1 backlog', id === 'L' ? SHIPPED : undefined);

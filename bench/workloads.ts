@@ -56,15 +56,18 @@ export async function offered(context: Context, contender: Contender, spec: Offe
 
   const offeredPerSecond = spec.eventRate * (spec.endpoints.length - excluded.size);
   const throughput = rate(firsts, from, to);
+  // Deliveries of the events created in the window, per second of the window.
+  const delivered = Math.round(windowed.length / (spec.measureMs / 1000));
   const lateAtEnd = expected.size - firsts.filter((arrival) => arrival.arrivedAt <= to).length;
   const lat = latency(windowed);
   const passed =
-    throughput >= 0.99 * offeredPerSecond && lateAtEnd < offeredPerSecond && lat.p99 < 1_000 && ledger.missing === 0;
+    delivered >= 0.99 * offeredPerSecond && lateAtEnd < offeredPerSecond && lat.p99 < 1_000 && ledger.missing === 0;
   return makeCell(contender, spec.workload, spec.params, { ...measured, firsts, ledger }, {
     deliveriesPerSecond: throughput,
     latencyMs: lat,
     extra: {
       offeredPerSecond,
+      deliveredPerSecond: delivered,
       passed,
       backlogAtEnd: lateAtEnd,
       contenderFailures: result.failures,
@@ -117,7 +120,7 @@ function describeStep(cell: Cell): string {
   return `step ${cell.params.rate}/s -> ${cell.deliveriesPerSecond}/s p99 ${cell.latencyMs.p99} ms backlog ${cell.extra.backlogAtEnd}: ${verdict}`;
 }
 
-/** The highest passing step's rate, or 0. */
+/** Returns the highest passing step's rate, or 0 when none passed. */
 export function sustained(cells: readonly Cell[]): number {
   return Math.max(0, ...cells.filter((cell) => cell.extra.passed).map((cell) => Number(cell.params.rate)));
 }

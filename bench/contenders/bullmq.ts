@@ -25,6 +25,7 @@ export interface BullmqOptions {
  */
 export class BullmqContender implements Contender {
   readonly id = 'B2' as const;
+  readonly durable = true;
   readonly variant: string;
   readonly #queueName = `bench-${process.pid}-${Date.now().toString(36)}`;
   #queue: Queue<BullmqJob> | undefined;

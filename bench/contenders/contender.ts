@@ -15,6 +15,8 @@ export interface Contender {
   readonly id: ContenderId;
   /** The configuration, e.g. "connections=16" or "concurrency=50". */
   readonly variant: string;
+  /** True when the contender keeps and retries what it accepted (B2, L, P). */
+  readonly durable: boolean;
   start(urls: readonly string[]): Promise<void>;
   /** Creates `count` events for the endpoints without sending them yet. */
   preload(count: number, endpoints: readonly number[]): Promise<Set<string>>;

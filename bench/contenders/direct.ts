@@ -14,6 +14,7 @@ export interface DirectOptions {
 /** B0 (raw undici loop) and B1 (naive fetch) in their own child process. */
 export class DirectContender implements Contender {
   readonly id;
+  readonly durable = false;
   readonly variant;
   #client: IpcClient<DirectCommand, DirectReply> | undefined;
   #release: Promise<DirectReply> | undefined;

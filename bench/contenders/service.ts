@@ -28,6 +28,8 @@ export interface ServiceOptions {
   /** Extra environment, e.g. tuned WEBHOOK_* settings. */
   readonly env?: Record<string, string>;
   readonly variant?: string;
+  /** The entry point to start; dist/main.js of this checkout when undefined. */
+  readonly mainScript?: string;
   /** Node options for the service process, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
 }
@@ -45,6 +47,7 @@ interface ReportSlot {
  */
 export class ServiceContender implements Contender {
   readonly id: ContenderId;
+  readonly durable = true;
   readonly variant: string;
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhook-bench-'));
   readonly databaseUrl: string;
@@ -77,10 +80,10 @@ export class ServiceContender implements Contender {
     this.#token = (signIn.body as { token: string }).token;
   }
 
-  /** Starts dist/main.js and resolves once /healthz answers; returns the spawn time. */
+  /** Starts the service and resolves once /healthz returns 200; returns the spawn time. */
   async launch(): Promise<number> {
     const spawnedAt = Date.now();
-    this.#child = spawnNode(path.join(ROOT, 'dist/main.js'), [], {
+    this.#child = spawnNode(this.options.mainScript ?? path.join(ROOT, 'dist/main.js'), [], {
       cpus: this.options.cpus,
       stdoutFile: this.logFile,
       nodeArgs: this.options.nodeArgs ?? [],
@@ -106,7 +109,7 @@ export class ServiceContender implements Contender {
       if (healthy) return spawnedAt;
       await sleep(20);
     }
-    throw new Error(`the service did not answer /healthz within 30 s; see ${this.logFile}`);
+    throw new Error(`the service did not respond to /healthz within 30 s; see ${this.logFile}`);
   }
 
   /** Kills the service with SIGKILL and waits for it to be gone. */
@@ -246,6 +249,7 @@ export class ServiceContender implements Contender {
       .innerJoin('webhooks', 'webhooks.id', 'deliveries.webhook_id')
       .select(['deliveries.event_id', 'webhooks.url'])
       .where('deliveries.created_at', '>=', since)
+      .where('webhooks.is_active', '=', 1)
       .execute();
     const index = new Map(this.#urls.map((url, i) => [url, i]));
     return new Set(rows.map((row) => key(index.get(row.url) ?? -1, row.event_id)));

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from './helpers/service.js';
+
+interface SmokeCell {
+  contender: string;
+  workload: string;
+  ledger: { expected: number; delivered: number; missing: number; unexpected: number };
+  void: boolean;
+}
+
+/** Runs `bench/run.ts --smoke` into a temporary folder and returns its output and results. */
+async function runSmoke(): Promise<{ code: number | null; output: string; cells: SmokeCell[] }> {
+  const out = tempDir('webhook-bench-smoke-');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const files = fs.readdirSync(out).filter((name) => name.endsWith('-smoke.json'));
+  const cells = files.length === 1 ? (JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')).cells as SmokeCell[]) : [];
+  return { code, output, cells };
+}
+
+describe('benchmark smoke run', () => {
+  it('runs every workload and balances the service ledger', { timeout: 240_000 }, async () => {
+    const { code, output, cells } = await runSmoke();
+    assert.equal(code, 0, output);
+
+    const workloads = new Set(cells.filter((cell) => cell.contender === 'L').map((cell) => cell.workload));
+    for (const workload of ['W1 backlog', 'step', 'half load', 'W2 fan-out', 'W3 isolation', 'W4 crash']) {
+      assert.ok(workloads.has(workload), `service cells lack ${workload}:\n${output}`);
+    }
+    for (const id of ['B0', 'B1']) assert.ok(cells.some((cell) => cell.contender === id), `no ${id} cell`);
+
+    for (const cell of cells.filter((entry) => entry.contender === 'L')) {
+      const detail = `${cell.workload}: ${JSON.stringify(cell.ledger)}\n${output}`;
+      assert.ok(cell.ledger.expected > 0, `expected nothing in ${detail}`);
+      assert.equal(cell.ledger.missing, 0, `lost deliveries in ${detail}`);
+      assert.equal(cell.void, false, `void cell ${detail}`);
+    }
+  });
+});
