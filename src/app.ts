@@ -68,7 +68,9 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const outbound = new OutboundClient({
     policy,
     timeoutMs: config.webhook.timeoutMs,
-    connectionsPerOrigin: config.webhook.endpointConcurrency,
+    // A webhook may set a cap above the default, so the pool must not be the tighter limit;
+    // the worker keeps the total within WEBHOOK_MAX_IN_FLIGHT.
+    connectionsPerOrigin: config.webhook.maxInFlight,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
