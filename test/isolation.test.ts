@@ -14,7 +14,7 @@ describe('endpoint isolation', () => {
   const healthy: Receiver[] = [];
 
   before(async () => {
-    // The timeout outlasts the test, so the hung receiver holds its attempts throughout.
+    // The timeout outlasts the test, so the hung receiver keeps its attempts open throughout.
     svc = await startService({ WEBHOOK_TIMEOUT: '60s', WEBHOOK_MAX_IN_FLIGHT: '8', WEBHOOK_ENDPOINT_CONCURRENCY: '2' });
     await registerCounterType(svc.admin);
     hung = await startReceiver(() => ({ hang: true }));

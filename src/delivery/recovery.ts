@@ -15,7 +15,7 @@ export interface RecoveryResult {
 /**
  * Queues every failed or skipped delivery of a webhook created since a time, oldest first.
  * Each one is due `1000 / ratePerSecond` ms after the previous one, so the receiver gets
- * the backlog at the recovery rate instead of all at once; the webhook's own caps and rate
+ * the backlog at the recovery rate instead of all at once. The webhook's own caps and rate
  * limit apply on top. The attempts are recorded with trigger `manual`.
  */
 export async function recoverWebhook(

@@ -6,7 +6,7 @@ export type AttemptDecision =
   | { readonly status: 'failed'; readonly reason: string }
   | { readonly status: 'pending'; readonly delayMs: number };
 
-/** What the receiver answered, as far as the retry decision needs it. */
+/** The parts of a receiver's response that the retry decision uses. */
 export interface AttemptOutcome {
   readonly failure: FailureKind | undefined;
   readonly statusCode: number | null;
@@ -78,9 +78,9 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 }
 
 /**
- * Keeps a receiver's requested delay within the schedule's bounds: never shorter than the
- * scheduled delay, so a receiver cannot make the service retry faster, and never longer
- * than the schedule's largest delay, so a receiver cannot park a delivery for days.
+ * Keeps a receiver's requested delay within the schedule's bounds. It is never shorter than
+ * the scheduled delay, so a receiver cannot make the service retry faster. It is never
+ * longer than the schedule's largest delay, so a receiver cannot park a delivery for days.
  */
 function clampToSchedule(requestedMs: number, scheduledMs: number, scheduleMs: readonly number[]): number {
   const longest = Math.max(...scheduleMs);

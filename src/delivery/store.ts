@@ -129,6 +129,7 @@ export class DeliveryStore {
         await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
       }
 
+      await skipRetriesOfInactiveWebhooks(trx, kept);
       await updateFailureStreaks(trx, kept);
       for (const [webhookId, stats] of successStats(kept)) {
         await trx
@@ -191,8 +192,8 @@ function dueRows(slot: ClaimSlot, index: number, now: number) {
 }
 
 /**
- * The head of an ordered webhook's queue when it is due. While the head is in flight or
- * waiting for a retry, nothing behind it is claimed: that is the holdback.
+ * Selects the head of an ordered webhook's queue when it is due. While the head is in flight
+ * or waiting for a retry, nothing behind it is claimed, which is the holdback.
  */
 function orderedHead(slot: ClaimSlot, index: number, now: number) {
   return sql`SELECT id FROM (
@@ -221,8 +222,24 @@ function toAttemptRow(record: AttemptRecord) {
 }
 
 /**
+ * Turns a retry into a skipped delivery when its webhook was deactivated while the attempt
+ * was in flight, as deactivation did with the webhook's other pending deliveries.
+ */
+async function skipRetriesOfInactiveWebhooks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
+  const retries = records.filter((record) => record.status === 'pending');
+  if (retries.length === 0) return;
+  await trx
+    .updateTable('deliveries')
+    .set((eb) => ({ status: 'skipped', completed_at: eb.ref('updated_at') }))
+    .where('id', 'in', retries.map((record) => record.deliveryId))
+    .where('status', '=', 'pending')
+    .where('webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('is_active', '=', 0))
+    .execute();
+}
+
+/**
  * Starts a webhook's failure streak at its first failed attempt and ends it at a success,
- * so auto-disable sees how long every attempt has failed.
+ * so auto-disable can measure how long every attempt has failed.
  */
 async function updateFailureStreaks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
   const lastOutcome = new Map<string, { succeeded: boolean; at: number }>();

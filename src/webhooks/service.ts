@@ -185,7 +185,18 @@ export class WebhookService {
       changes.headers = JSON.stringify(validateCustomHeaders(merged));
     }
 
-    await this.db.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+      if (changes.is_active === 0 && current.is_active === 1) {
+        // Recovery sends these once the webhook is active again.
+        await trx
+          .updateTable('deliveries')
+          .set({ status: 'skipped', completed_at: changes.updated_at, updated_at: changes.updated_at })
+          .where('webhook_id', '=', id)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    });
     this.options.onChange();
     return toPublicWebhook({ ...current, ...changes });
   }

@@ -24,7 +24,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `node --import tsx src/main.ts` as a child process with the given environment,
- * appending its output to `logFile`, and resolves once /healthz answers.
+ * appending its output to `logFile`, and resolves once /healthz responds.
  */
 export async function startChildService(env: Record<string, string>, logFile: string): Promise<ChildService> {
   const log = fs.openSync(logFile, 'a');

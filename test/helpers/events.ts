@@ -18,7 +18,7 @@ export async function registerCounterType(admin: ApiClient, name = COUNTER_TYPE)
   if (response.status !== 201) throw new Error(`registering ${name} failed: ${JSON.stringify(response.body)}`);
 }
 
-/** Creates a webhook and returns its id and secret; fails the test on any other answer. */
+/** Creates a webhook and returns its id and secret; fails the test on any other response. */
 export async function createWebhook(
   admin: ApiClient,
   url: string,
@@ -41,7 +41,7 @@ export function publish(
   data: unknown,
   idempotencyKey?: string,
 ): Promise<ApiResponse> {
-  const headers = idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey };
+  const headers: Record<string, string> = idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey };
   return client.request('POST', '/api/v1/events', { type, data }, headers);
 }
 

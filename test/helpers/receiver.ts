@@ -19,7 +19,7 @@ export type Behaviour = (
   body?: string;
   hang?: boolean;
   headers?: Record<string, string>;
-  /** Wait this long before answering. */
+  /** Delay before the response, in milliseconds. */
   delayMs?: number;
 };
 
