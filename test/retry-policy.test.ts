@@ -30,7 +30,9 @@ describe('retry policy', () => {
   });
 
   it('makes manual, test and blocked attempts final', () => {
-    assert.equal(decideAfterAttempt(options(), 1, 'manual', failure(500)).status, 'failed');
+    assert.equal(decideAfterAttempt(options(), 4, 'manual', failure(500)).status, 'failed');
+    const redelivered = decideAfterAttempt(options(), 4, 'manual', { failure: undefined, statusCode: 200 });
+    assert.equal(redelivered.status, 'succeeded');
     assert.equal(decideAfterAttempt(options(), 1, 'test', failure(500)).status, 'failed');
     const blocked = decideAfterAttempt(options(), 1, 'automatic', { failure: 'blocked', statusCode: null });
     assert.deepEqual(blocked, { status: 'failed', reason: 'destination blocked' });

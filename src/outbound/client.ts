@@ -100,7 +100,7 @@ export class OutboundClient {
         durationMs: elapsed(),
         excerpt,
         ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-        ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver answered ${statusCode}` } }),
+        ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver responded with status ${statusCode}` } }),
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : error;
