@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { ApiClient } from './helpers/api.js';
-import { freePort, startChildService, type ChildService } from './helpers/child.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { COUNTER_TYPE, createWebhook, publish, registerCounterType } from './helpers/events.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
@@ -17,12 +17,11 @@ describe('crash and restart', { timeout: 240_000 }, () => {
   const logFile = path.join(dir, 'service.log');
   const receivers: Receiver[] = [];
   let env: Record<string, string>;
-  let child: ChildService | undefined;
+  let child: ServerProcess | undefined;
 
   before(async () => {
     env = testEnv(dir, {
-      PORT: String(await freePort()),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       WEBHOOK_TIMEOUT: '5s',
       WEBHOOK_ENDPOINT_CONCURRENCY: '2',
     });
@@ -30,12 +29,12 @@ describe('crash and restart', { timeout: 240_000 }, () => {
     for (let i = 0; i < RECEIVERS; i++) receivers.push(await startReceiver(() => ({ status: 204, delayMs: 15 })));
   });
   after(async () => {
-    await child?.kill();
+    if (child && child.child.exitCode === null && child.child.signalCode === null) await child.kill();
     for (const receiver of receivers) await receiver.close();
   });
 
   it('loses nothing across ten SIGKILLs during a backlog', async () => {
-    child = await startChildService(env, logFile);
+    child = await spawnServer(env, logFile);
     let admin = await ApiClient.signIn(child.url, ADMIN_EMAIL, ADMIN_PASSWORD);
     await registerCounterType(admin);
     const secrets: string[] = [];
@@ -57,9 +56,9 @@ describe('crash and restart', { timeout: 240_000 }, () => {
       await eventually(async () => (received() >= target ? true : undefined), 60_000, `cycle ${cycle} progress`);
       assert.ok(uniqueCount(receivers) < expected, `the backlog ran out before cycle ${cycle}`);
       await child.kill();
-      child = await startChildService(env, logFile);
+      child = await spawnServer(env, logFile);
     }
-    admin = await ApiClient.signIn(child.url, ADMIN_EMAIL, ADMIN_PASSWORD);
+    admin = new ApiClient(child.url, admin.token);
 
     await eventually(async () => (uniqueCount(receivers) === expected ? true : undefined), 120_000, 'every delivery');
     receivers.forEach((receiver, index) => {
