@@ -93,6 +93,23 @@ describe('auto-disable and recovery', () => {
     assert.equal(detail.body.event_type, COUNTER_TYPE);
   });
 
+  it('skips pending deliveries on manual deactivation', async () => {
+    broken = true;
+    const other = await createWebhook(svc.admin, failing.url, { name: 'Paused by hand' });
+    await publishCounters(svc.admin, 4, 5);
+    await eventually(async () => {
+      const list = await svc.admin.get(`/api/v1/webhooks/${other.id}/deliveries?status=pending`);
+      return list.body.data[0]?.attempt_count >= 1 ? true : undefined;
+    }, 5_000, 'a failed attempt');
+    const paused = await svc.admin.patch(`/api/v1/webhooks/${other.id}`, { is_active: false });
+    assert.equal(paused.body.is_active, false);
+    const skipped = await eventually(async () => {
+      const list = await svc.admin.get(`/api/v1/webhooks/${other.id}/deliveries`);
+      return list.body.data.every((delivery: any) => delivery.status === 'skipped') ? list.body.data : undefined;
+    }, 5_000, 'the pending delivery to be skipped');
+    assert.equal(skipped.length, 1);
+  });
+
   it('rejects a recovery time that is not a date', async () => {
     const response = await svc.admin.post(`/api/v1/webhooks/${webhookId}/recover`, { since: 'yesterday' });
     assert.equal(response.status, 400);

@@ -150,8 +150,24 @@ describe('event publishing', () => {
     assert.equal(stored.trigger_count, 0);
   });
 
+  it('creates one event for concurrent retries', async () => {
+    const data = { invoice_id: 'inv_9', amount: 9 };
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => publish(publisher, 'invoice.paid', data, 'key-concurrent')),
+    );
+    const ids = new Set(responses.map((response) => response.body.id));
+    assert.equal(ids.size, 1);
+    assert.equal(responses.filter((response) => response.status === 202).length, 1);
+    assert.equal(responses.filter((response) => response.status === 200).length, 9);
+  });
+
   it('revokes an application token', async () => {
     const token = await svc.admin.post('/api/v1/api-tokens', { name: 'Short-lived', scope: 'publish' });
+    const listed = await svc.admin.get('/api/v1/api-tokens');
+    const entry = listed.body.data.find((candidate: any) => candidate.id === token.body.id);
+    assert.equal(entry.name, 'Short-lived');
+    assert.equal(entry.scope, 'publish');
+    assert.equal(JSON.stringify(listed.body).includes(token.body.token), false);
     const client = svc.admin.withToken(token.body.token as string);
     assert.equal((await publish(client, COUNTER_TYPE, { n: 1 })).status, 202);
     assert.equal((await svc.admin.delete(`/api/v1/api-tokens/${token.body.id}`)).status, 204);

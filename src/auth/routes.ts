@@ -122,6 +122,34 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
     },
   );
 
+  app.get(
+    '/api/v1/api-tokens',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'List application tokens without their values',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                name: Type.String(),
+                scope: Type.String(),
+                created_by: Type.String(),
+                created_at: Timestamp,
+                expires_at: Timestamp,
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ data: await auth.listApiTokens() }),
+  );
+
   app.delete(
     '/api/v1/api-tokens/:id',
     {

@@ -30,6 +30,15 @@ export interface PublicUser {
   created_at: string;
 }
 
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface IssuedToken {
   token: string;
   expires_at: string;
@@ -165,6 +174,32 @@ export class AuthService {
       })
       .execute();
     return { id, token, name, scope: input.scope, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /** Lists the tokens made by createApiToken, newest first; never the tokens themselves. */
+  async listApiTokens(): Promise<ApiTokenInfo[]> {
+    const rows = await this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select([
+        'api_tokens.id',
+        'api_tokens.name',
+        'api_tokens.scope',
+        'api_tokens.expires_at',
+        'api_tokens.created_at',
+        'users.email',
+      ])
+      .where('api_tokens.name', 'is not', null)
+      .orderBy('api_tokens.id', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name as string,
+      scope: row.scope,
+      created_by: row.email,
+      created_at: new Date(row.created_at).toISOString(),
+      expires_at: new Date(row.expires_at).toISOString(),
+    }));
   }
 
   /** Deletes a token made by createApiToken; returns whether it existed. */

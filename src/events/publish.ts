@@ -61,7 +61,22 @@ export class PublishService {
     const key = checkKey(input.idempotencyKey);
     const requestHash = createHash('sha256').update(JSON.stringify([input.type, input.data])).digest('hex');
 
-    const result = await this.db.transaction().execute(async (trx) => {
+    let result: PublishResult;
+    try {
+      result = await this.#record(input, key, requestHash);
+    } catch (error) {
+      // Two publishes with one new key raced and the other committed first, so replay its event.
+      if (key === undefined || !isUniqueViolation(error)) throw error;
+      result = await this.#record(input, key, requestHash);
+    }
+
+    if (result.created && result.deliveries > 0) this.options.onDeliveriesCreated();
+    return result;
+  }
+
+  /** Inserts the event and its key, or returns the event an earlier publish with the key created. */
+  async #record(input: PublishInput, key: string | undefined, requestHash: string): Promise<PublishResult> {
+    return this.db.transaction().execute(async (trx) => {
       if (key !== undefined) {
         const earlier = await trx
           .selectFrom('idempotency_keys')
@@ -88,10 +103,13 @@ export class PublishService {
       }
       return { id: event.id, type: event.type, deliveries: event.deliveryCount, created: true };
     });
-
-    if (result.created && result.deliveries > 0) this.options.onDeliveriesCreated();
-    return result;
   }
+}
+
+/** SQLite reports SQLITE_CONSTRAINT_PRIMARYKEY, PostgreSQL SQLSTATE 23505. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 function checkKey(key: string | undefined): string | undefined {
