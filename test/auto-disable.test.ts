@@ -64,7 +64,7 @@ describe('auto-disable and recovery', () => {
     assert.equal(failing.requests.length, before);
   });
 
-  it('refuses recovery while the webhook is inactive', async () => {
+  it('rejects recovery while inactive', async () => {
     const response = await svc.admin.post(`/api/v1/webhooks/${webhookId}/recover`, { since: started });
     assert.equal(response.status, 409);
     assert.match(response.body.message, /activate it/);
