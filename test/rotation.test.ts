@@ -40,7 +40,7 @@ describe('secret rotation', () => {
       assert.doesNotThrow(() => verify(beforeRotation!), `${library} rejects the request before rotation`);
     }
 
-    const rotated = await svc.admin.post(`/api/v1/webhooks/${webhook.id}/rotate-secret`, {});
+    const rotated = await svc.admin.post(`/api/v1/webhooks/${webhook.id}/rotate-secret`);
     assert.equal(rotated.status, 200);
     const newSecret = rotated.body.secret as string;
     assert.notEqual(newSecret, webhook.secret);
