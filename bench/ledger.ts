@@ -8,7 +8,7 @@ export interface LedgerCounts {
   readonly duplicates: number;
   /** Expected pairs with no 2xx arrival at the cut-off. */
   readonly missing: number;
-  /** 2xx arrivals for pairs nobody expected: a harness or contender defect. */
+  /** 2xx arrivals for pairs outside the expected set: a harness or contender defect. */
   readonly unexpected: number;
 }
 
@@ -26,7 +26,7 @@ export function isSuccess(arrival: Arrival): boolean {
   return arrival.status >= 200 && arrival.status < 300;
 }
 
-/** The first 2xx arrival of each (endpoint, event) pair, in arrival order. */
+/** Returns the first 2xx arrival of each (endpoint, event) pair, in arrival order. */
 export function firstSuccesses(arrivals: readonly Arrival[]): Arrival[] {
   const seen = new Set<string>();
   const firsts: Arrival[] = [];

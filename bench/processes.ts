@@ -8,8 +8,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * CPU pinning of the run. The design puts the system under test and its infrastructure on
- * one core and the load driver with the receivers on the other; `undefined` runs unpinned.
+ * CPU pinning of the run: the system under test and its infrastructure on one core, the
+ * load driver with the receivers on the other. `undefined` runs unpinned.
  */
 export interface Pinning {
   readonly service: string | undefined;
@@ -54,7 +54,7 @@ export async function pinProcess(pid: number, cpus: string): Promise<boolean> {
   return code === 0;
 }
 
-/** The CPU list a process may run on, as taskset prints it, or undefined when unreadable. */
+/** Returns the CPU list a process may run on, as taskset prints it, or undefined when unreadable. */
 export function allowedCpus(pid: number): string | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -133,4 +133,18 @@ export async function waitForExit(child: ChildProcess, timeoutMs: number): Promi
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Serves the parent's IPC commands in a child process: each reply carries the command's id,
+ * and the child exits when the parent goes away.
+ */
+export function serveCommands<Command>(run: (command: Command) => Promise<unknown>): void {
+  process.on('message', (message: { id: number; command: Command }) => {
+    run(message.command).then(
+      (reply) => process.send?.({ id: message.id, reply }),
+      (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
 }

@@ -1,7 +1,7 @@
 /*
  * A benchmark receiver: one child process serving many endpoints, each on its own port of
  * RECEIVER_HOST, so every endpoint is a distinct origin with its own connection pool. It
- * answers 204 with no body and keeps connections alive, unless its fault says otherwise,
+ * responds 204 with no body and keeps connections alive, unless the endpoint has a fault,
  * and records (event id, endpoint, arrival time, creation time, status) for the ledger.
  * The parent drives it over the IPC channel; see ReceiverCommand.
  */
@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Fault, ReceiverCommand, ReceiverReply } from './receivers.js';
+import { serveCommands } from './processes.js';
 
 interface Endpoint {
   readonly index: number;
@@ -152,10 +153,4 @@ async function run(command: ReceiverCommand): Promise<ReceiverReply> {
   }
 }
 
-process.on('message', (message: { id: number; command: ReceiverCommand }) => {
-  run(message.command).then(
-    (reply) => process.send?.({ id: message.id, reply }),
-    (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(run);

@@ -5,11 +5,11 @@ import { IpcClient, ROOT, cpuMs, spawnNode, waitForExit } from './processes.js';
 /** Receivers listen on this loopback address; the service under test allows only it. */
 export const RECEIVER_HOST = '127.0.0.3';
 
-/** What an endpoint does with each request instead of answering 204 at once. */
+/** What an endpoint does with each request instead of responding 204 at once. */
 export interface Fault {
   readonly kind: 'none' | 'delay' | 'hang' | 'error' | 'reset' | 'throttle';
   readonly delayMs?: number;
-  /** Share of requests that get the 500 or 429 answer, 0 to 1. */
+  /** Share of requests that get the 500 or 429 response, 0 to 1. */
   readonly rate?: number;
   readonly retryAfterSeconds?: number;
 }

@@ -6,6 +6,7 @@
 import { Worker, type Job } from 'bullmq';
 import { Agent } from 'undici';
 import { signedHeaders } from '../payload.js';
+import { serveCommands } from '../processes.js';
 
 export interface BullmqJob {
   readonly id: string;
@@ -62,10 +63,4 @@ async function run(command: BullmqCommand): Promise<object> {
   }
 }
 
-process.on('message', (message: { id: number; command: BullmqCommand }) => {
-  run(message.command).then(
-    (reply) => process.send?.({ id: message.id, reply }),
-    (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(run);

@@ -7,6 +7,7 @@
 import { Pool } from 'undici';
 import { pace } from '../pacer.js';
 import { eventPayload, signedHeaders } from '../payload.js';
+import { serveCommands } from '../processes.js';
 
 export type DirectMode = 'undici' | 'fetch';
 
@@ -156,10 +157,4 @@ async function run(command: DirectCommand): Promise<DirectReply> {
   }
 }
 
-process.on('message', (message: { id: number; command: DirectCommand }) => {
-  run(message.command).then(
-    (reply) => process.send?.({ id: message.id, reply }),
-    (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(run);
