@@ -59,6 +59,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const outbound = new OutboundClient({
     policy,
     timeoutMs: config.webhook.timeoutMs,
+    allowedPorts: config.webhook.allowedPorts,
     connectionsPerOrigin: config.webhook.endpointConcurrency,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });

@@ -4,12 +4,14 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import { ConfigError, type DatabaseConfig } from '../config/config.js';
 import * as initial from './migrations/001_initial.js';
+import * as followRedirects from './migrations/002_follow_redirects.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
+  '002_follow_redirects': followRedirects,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

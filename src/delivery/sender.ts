@@ -1,4 +1,4 @@
-import type { OutboundClient, OutboundResult } from '../outbound/client.js';
+import { MAX_REDIRECTS, type OutboundClient, type OutboundResult } from '../outbound/client.js';
 import { sign } from './signature.js';
 
 export const USER_AGENT = 'report-webhooks/0.1';
@@ -10,6 +10,8 @@ export interface SendTarget {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly key: Buffer;
+  /** Follow up to MAX_REDIRECTS redirects rather than record the 3xx. */
+  readonly followRedirects: boolean;
 }
 
 export interface SendOutcome {
@@ -39,8 +41,11 @@ export class DeliverySender {
 
     const result = await this.client.send({
       url: target.url,
-      headers: { ...target.headers, ...owned, 'webhook-signature': signature },
+      headers: { ...owned, 'webhook-signature': signature },
+      // Custom headers usually carry the receiver's credentials: never sent to another origin.
+      originHeaders: target.headers,
       body,
+      maxRedirects: target.followRedirects ? MAX_REDIRECTS : 0,
     });
 
     const recordedHeaders: Record<string, string> = { ...owned, 'webhook-signature': `v1,${MASK}` };

@@ -297,7 +297,7 @@ export class DeliveryWorker {
     if (now - this.#targetsLoadedAt < TARGET_REFRESH_MS) return;
     const rows = await this.db
       .selectFrom('webhooks')
-      .select(['id', 'url', 'headers', 'secret'])
+      .select(['id', 'url', 'headers', 'secret', 'follow_redirects'])
       .where('is_active', '=', 1)
       .orderBy('id')
       .execute();
@@ -309,6 +309,7 @@ export class DeliveryWorker {
           url: new URL(row.url),
           headers: JSON.parse(row.headers) as Record<string, string>,
           key: secretKey(row.secret),
+          followRedirects: row.follow_redirects === 1,
         },
       ]),
     );

@@ -8,6 +8,11 @@ const EventTypeList = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), 
   description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}.`,
 });
 
+const FOLLOW_REDIRECTS_DESCRIPTION =
+  'Follow redirects, up to 3, checking each target like the webhook URL. ' +
+  'When false, a 3xx answer is recorded as the outcome of the attempt.';
+const FollowRedirects = Type.Boolean({ description: FOLLOW_REDIRECTS_DESCRIPTION });
+
 const HeaderMap = Type.Record(Type.String(), Type.String(), {
   description: 'Custom request headers, e.g. Authorization for the receiver.',
 });
@@ -19,6 +24,9 @@ export const WebhookCreateBody = Type.Object(
     event_types: EventTypeList,
     headers: Type.Optional(HeaderMap),
     is_active: Type.Optional(Type.Boolean({ default: true })),
+    follow_redirects: Type.Optional(
+      Type.Boolean({ default: false, description: FOLLOW_REDIRECTS_DESCRIPTION }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -34,6 +42,7 @@ export const WebhookPatchBody = Type.Object(
       }),
     ),
     is_active: Type.Optional(Type.Boolean()),
+    follow_redirects: Type.Optional(FollowRedirects),
   },
   { additionalProperties: false },
 );
@@ -47,6 +56,7 @@ export const WebhookSchema = Type.Object({
     description: 'Custom header names; values are masked.',
   }),
   is_active: Type.Boolean(),
+  follow_redirects: FollowRedirects,
   created_by: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -66,5 +76,6 @@ export const TestResultSchema = Type.Object({
   response_excerpt: Type.Union([Type.String(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
   error_kind: Type.Union([Type.String(), Type.Null()]),
+  redirects: Type.Array(Type.String(), { description: 'URLs of the redirects followed, in order.' }),
   event_type: Type.String(),
 });

@@ -18,6 +18,7 @@ export interface WebhookInput {
   event_types: string[];
   headers?: Record<string, string>;
   is_active?: boolean;
+  follow_redirects?: boolean;
 }
 
 /** A partial update. In `headers`, a string sets a header and null removes it. */
@@ -27,6 +28,7 @@ export interface WebhookPatch {
   event_types?: string[];
   headers?: Record<string, string | null>;
   is_active?: boolean;
+  follow_redirects?: boolean;
 }
 
 export interface PublicWebhook {
@@ -37,6 +39,8 @@ export interface PublicWebhook {
   /** Custom header names; values are masked because they usually hold credentials. */
   headers: Record<string, string>;
   is_active: boolean;
+  /** Whether redirects are followed, up to MAX_REDIRECTS hops, each checked like the URL. */
+  follow_redirects: boolean;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -51,6 +55,8 @@ export interface TestResult {
   response_excerpt: string | null;
   error: string | null;
   error_kind: string | null;
+  /** URLs of the redirects followed, in order. */
+  redirects: string[];
   event_type: ReportEventType;
 }
 
@@ -72,6 +78,7 @@ export function toPublicWebhook(row: WebhookRow): PublicWebhook {
     event_types: JSON.parse(row.event_types) as ReportEventType[],
     headers: Object.fromEntries(Object.keys(headers).map((name) => [name, HEADER_VALUE_MASK])),
     is_active: row.is_active === 1,
+    follow_redirects: row.follow_redirects === 1,
     created_by: row.created_by,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
@@ -110,6 +117,7 @@ export class WebhookService {
       headers: JSON.stringify(validateCustomHeaders(input.headers ?? {})),
       secret: generateSecret(),
       is_active: input.is_active === false ? 0 : 1,
+      follow_redirects: input.follow_redirects === true ? 1 : 0,
       created_by: createdBy,
       created_at: now,
       updated_at: now,
@@ -132,6 +140,7 @@ export class WebhookService {
       changes.event_types = JSON.stringify(checkEventTypes(patch.event_types));
     }
     if (patch.is_active !== undefined) changes.is_active = patch.is_active ? 1 : 0;
+    if (patch.follow_redirects !== undefined) changes.follow_redirects = patch.follow_redirects ? 1 : 0;
     if (patch.headers !== undefined) {
       const merged: Record<string, string | null> = replaceHeaders
         ? {}
@@ -181,6 +190,7 @@ export class WebhookService {
         url: new URL(row.url),
         headers: JSON.parse(row.headers) as Record<string, string>,
         key: secretKey(row.secret),
+        followRedirects: row.follow_redirects === 1,
       },
       messageId,
       body,
@@ -192,6 +202,7 @@ export class WebhookService {
       response_excerpt: result.excerpt === null ? null : result.excerpt.slice(0, TEST_EXCERPT_CHARS),
       error: result.failure?.message ?? null,
       error_kind: result.failure?.kind ?? null,
+      redirects: [...result.redirects],
       event_type: eventType,
     };
   }
