@@ -7,7 +7,8 @@ const MASK = '********';
 /** What a message is sent to: a webhook's URL, custom headers and signing key. */
 export interface SendTarget {
   readonly id: string;
-  readonly url: URL;
+  /** The stored URL text; the outbound client parses and checks it at send time. */
+  readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly key: Buffer;
   /** Follow up to MAX_REDIRECTS redirects rather than record the 3xx. */

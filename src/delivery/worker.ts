@@ -306,7 +306,7 @@ export class DeliveryWorker {
         row.id,
         {
           id: row.id,
-          url: new URL(row.url),
+          url: row.url,
           headers: JSON.parse(row.headers) as Record<string, string>,
           key: secretKey(row.secret),
           followRedirects: row.follow_redirects === 1,

@@ -11,6 +11,7 @@ import {
 import {
   classify,
   DeadlineError,
+  discardBody,
   MAX_RESPONSE_HEADER_BYTES,
   readExcerpt,
   RejectedUrlError,
@@ -24,7 +25,8 @@ export const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface OutboundRequest {
-  readonly url: URL;
+  /** Parsed and checked on every send, so a row stored under an older policy is judged anew. */
+  readonly url: string;
   /** Headers sent on every hop. */
   readonly headers: Readonly<Record<string, string>>;
   /** Headers sent only to the origin of `url`, e.g. a receiver's credentials. */
@@ -121,7 +123,7 @@ export class OutboundClient {
   /** Sends the request and follows up to `maxRedirects` redirects; returns the last answer. */
   async #follow(request: OutboundRequest, signal: AbortSignal, redirects: string[]): Promise<Exchange> {
     const maxRedirects = Math.min(request.maxRedirects ?? 0, MAX_REDIRECTS);
-    const first = normaliseWebhookUrl(request.url.href, this.#allowedPorts);
+    const first = normaliseWebhookUrl(request.url, this.#allowedPorts);
     let url = first;
     let method: 'POST' | 'GET' = 'POST';
 
@@ -162,7 +164,7 @@ export class OutboundClient {
     const location = response.headers.location;
     if (options.follow && REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
       // The body of a followed redirect is never read; destroying it closes the connection.
-      response.body.destroy();
+      discardBody(response.body);
       return { statusCode, excerpt: '', location };
     }
     const excerpt = await readExcerpt(response.body, this.#readLimit, this.#excerptBytes);

@@ -36,6 +36,16 @@ export class RejectedUrlError extends Error {
 
 interface ResponseBody extends AsyncIterable<Buffer> {
   destroy(): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Closes a response body without reading the rest. undici reports a body destroyed before
+ * its end as an aborted request, which is the intent here, so that error is dropped.
+ */
+export function discardBody(body: ResponseBody): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 /**
@@ -54,7 +64,7 @@ export async function readExcerpt(
     chunks.push(chunk);
     total += chunk.length;
     if (total >= readLimit) {
-      body.destroy();
+      discardBody(body);
       break;
     }
   }

@@ -187,7 +187,7 @@ export class WebhookService {
     const { result } = await this.options.sender.send(
       {
         id: row.id,
-        url: new URL(row.url),
+        url: row.url,
         headers: JSON.parse(row.headers) as Record<string, string>,
         key: secretKey(row.secret),
         followRedirects: row.follow_redirects === 1,

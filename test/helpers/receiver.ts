@@ -11,7 +11,10 @@ export interface ReceivedRequest {
 }
 
 /** What the receiver does with the n-th request (1-based). */
-export type Behaviour = (request: ReceivedRequest, n: number) => { status?: number; body?: string; hang?: boolean };
+export type Behaviour = (
+  request: ReceivedRequest,
+  n: number,
+) => { status?: number; body?: string; headers?: Record<string, string>; hang?: boolean };
 
 export interface Receiver {
   readonly url: string;
@@ -51,6 +54,7 @@ export async function startReceiver(
       const action = current(received, requests.length);
       if (action.hang) return;
       res.statusCode = action.status ?? 204;
+      for (const [name, value] of Object.entries(action.headers ?? {})) res.setHeader(name, value);
       res.end(action.body ?? '');
     });
   });
