@@ -142,6 +142,11 @@ export class WebhookService {
     if (patch.is_active !== undefined) changes.is_active = patch.is_active ? 1 : 0;
     if (patch.follow_redirects !== undefined) changes.follow_redirects = patch.follow_redirects ? 1 : 0;
     if (patch.headers !== undefined) {
+      // Checked alone first, so that two names in the patch that differ only in case are
+      // refused rather than one silently replacing the other.
+      validateCustomHeaders(
+        Object.fromEntries(Object.entries(patch.headers).filter(([, value]) => value !== null)),
+      );
       const merged: Record<string, string | null> = replaceHeaders
         ? {}
         : (JSON.parse(current.headers) as Record<string, string>);
