@@ -6,7 +6,7 @@ import { startReceiver } from './helpers/receiver.js';
 import { startService, type TestService } from './helpers/service.js';
 import { createWebhook, finishedDelivery, submitReport, testCall } from './helpers/webhooks.js';
 
-/** [case, custom headers, field the 400 names] */
+/** [case, custom headers, field named by the 400 response] */
 const INJECTION_CASES: ReadonlyArray<[string, Record<string, unknown>, string]> = [
   ['CR/LF and a header line', { 'X-Note': 'ok\r\nX-Injected: 1' }, 'headers.X-Note'],
   ['bare LF', { 'X-Note': 'ok\nX-Injected: 1' }, 'headers.X-Note'],
@@ -99,12 +99,12 @@ describe('outbound safety: custom headers', () => {
     }
   });
 
-  it('sends the own Host, exact length and a valid signature on a test call', async () => {
+  it('test call sends service-owned headers', async () => {
     await testCall(svc.admin, webhookId);
     checkRequest(receiver.requests.at(-1), receiver.port, secret);
   });
 
-  it('sends the same on a delivery', async () => {
+  it('delivery sends service-owned headers', async () => {
     await submitReport(svc);
     const delivery = await finishedDelivery(svc.admin, webhookId);
     assert.equal(delivery.status, 'succeeded');

@@ -8,7 +8,7 @@ import { startService, type TestService } from './helpers/service.js';
 import { createWebhook, finishedDelivery, storeUrl, submitReport, testCall } from './helpers/webhooks.js';
 
 /*
- * Every destination case runs twice: at registration, where the API must answer 400 without
+ * Every destination case runs twice: at registration, where the API must return 400 without
  * echoing an internal address, and at send time, where the URL is written straight into the
  * row and the test call must record a blocked attempt. The canaries listen on the addresses
  * these URLs point at and must never accept a connection.
@@ -22,8 +22,8 @@ interface DestinationCase {
   /**
    * The recorded error of the blocked attempt when the URL is already stored, or undefined
    * for a case checked at registration only. Only cases whose address is on this machine run
-   * at send time, so that a broken check could reach nothing but the canaries; the others
-   * are covered by the registration check and the policy's unit table. The URL holding a
+   * at send time, so that a broken check could reach nothing but the canaries. The others
+   * are covered by the registration check and the policy's unit table. The URL containing a
    * secret is never stored.
    */
   readonly sendError: RegExp | undefined;
@@ -108,7 +108,7 @@ describe('outbound safety: destinations', () => {
     wildcard = await startCanary(['0.0.0.0', '::']);
     receiver = await startReceiver();
     dns.set('loopback.example.test', ['127.0.0.1']);
-    // The first answer is allowed; the second is not, and it decides.
+    // The first address is allowed and the second is not, so the name is blocked.
     dns.set('mixed.example.test', ['127.0.0.2', '127.0.0.1']);
     dns.set('v6-loopback.example.test', ['::1']);
     dns.set('metadata.example.test', ['169.254.169.254']);
@@ -214,7 +214,7 @@ describe('outbound safety: destinations', () => {
   });
 
   it('blocks a name that rebinds to loopback after registration (OS-10)', async () => {
-    // The public answer is given once, to the registration check, which never connects.
+    // The public address is returned once, to the registration check, which never connects.
     dns.setOnce('rebind.example.test', ['8.8.8.8']);
     dns.set('rebind.example.test', ['127.0.0.1']);
     const created = await createWebhook(svc.admin, `http://rebind.example.test:${canary.port}/`);

@@ -72,9 +72,9 @@ export class AddressPolicy {
 }
 
 /**
- * True for the dotted-quad and standard IPv6 forms. ipaddr.js also parses the legacy
- * decimal, octal and hex IPv4 forms; a resolver or socket should never hand those over, and
- * the policy does not guess how another component would read them.
+ * Tests for the dotted-quad and standard IPv6 forms. ipaddr.js also parses the legacy
+ * decimal, octal and hex IPv4 forms. Resolvers and sockets return only the standard forms,
+ * so the policy rejects the others rather than guess how another component reads them.
  */
 function isCanonicalText(address: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address);
@@ -91,7 +91,7 @@ function rangeReason(address: Address): string | undefined {
   return RANGE_LABELS[range] ?? `special-purpose range (${range})`;
 }
 
-/** The IPv4 addresses an IPv6 address carries in one of the standard embeddings. */
+/** Extracts the IPv4 addresses an IPv6 address embeds in one of the standard forms. */
 function embeddedIPv4(address: Address): ipaddr.IPv4[] {
   if (address.kind() !== 'ipv6') return [];
   const v6 = address as ipaddr.IPv6;
@@ -104,8 +104,8 @@ function embeddedIPv4(address: Address): ipaddr.IPv4[] {
     case 'rfc6145':
       return [fromWords(word(6), word(7))];
     case 'rfc6052':
-      // 64:ff9b::/96 keeps the IPv4 address in the last 32 bits. The local-use /48 places
-      // it by a prefix length only its own network knows, so it is blocked as a whole.
+      // 64:ff9b::/96 keeps the IPv4 address in the last 32 bits. In the local-use /48 its
+      // position depends on a prefix length chosen by the local network, so it is blocked whole.
       return v6.match(NAT64_LOCAL_USE) ? [] : [fromWords(word(6), word(7))];
     case '6to4':
       return [fromWords(word(1), word(2))];

@@ -120,7 +120,7 @@ export class OutboundClient {
     await this.#agent.destroy();
   }
 
-  /** Sends the request and follows up to `maxRedirects` redirects; returns the last answer. */
+  /** Sends the request, follows up to `maxRedirects` redirects and returns the last response. */
   async #follow(request: OutboundRequest, signal: AbortSignal, redirects: string[]): Promise<Exchange> {
     const maxRedirects = Math.min(request.maxRedirects ?? 0, MAX_REDIRECTS);
     const first = normaliseWebhookUrl(request.url, this.#allowedPorts);
@@ -204,9 +204,9 @@ type ConnectOptions = Parameters<ReturnType<typeof buildConnector>>[0];
 type ConnectCallback = Parameters<ReturnType<typeof buildConnector>>[1];
 
 /**
- * A connector that resolves the host itself, checks every address, and dials the first
- * one by IP, so the address checked is the address connected to. The TLS server name still
- * comes from the URL's host.
+ * Builds a connector that resolves the host itself, checks every address, and dials the
+ * first one by IP, so the address checked is the address connected to. The TLS server name
+ * still comes from the URL's host.
  */
 function guardedConnector(policy: AddressPolicy, lookup: Lookup, timeoutMs: number) {
   const connect = buildConnector({ timeout: timeoutMs });

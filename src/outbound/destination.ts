@@ -54,7 +54,7 @@ export function normaliseWebhookUrl(text: string, allowedPorts: readonly number[
   try {
     url = new URL(text);
   } catch {
-    // The WHATWG parser rejects zone ids in IPv6 hosts; say so rather than blame the form.
+    // The WHATWG parser rejects zone ids in IPv6 hosts. Name that cause, not a malformed URL.
     if (/\[[^\]]*%/.test(text)) {
       throw new UrlRejection('contains an IPv6 zone id; zone ids are not accepted, use a routable address.');
     }
