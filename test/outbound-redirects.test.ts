@@ -44,7 +44,7 @@ describe('outbound safety: redirects', () => {
         const label = `${status} to ${location}`;
         assert.equal(result.status_code, status, label);
         assert.equal(result.error_kind, 'http_status', label);
-        assert.equal(result.error, `receiver answered ${status} (a redirect, not followed)`, label);
+        assert.equal(result.error, `receiver responded with status ${status} (a redirect, not followed)`, label);
         assert.deepEqual(result.redirects, [], label);
       }
     }

@@ -191,8 +191,8 @@ function statusFailure(exchange: Exchange): { failure?: Failure } {
   const { statusCode } = exchange;
   if (statusCode >= 200 && statusCode < 300) return {};
   const message = REDIRECT_STATUSES.has(statusCode)
-    ? `receiver answered ${statusCode} (a redirect, not followed)`
-    : `receiver answered ${statusCode}`;
+    ? `receiver responded with status ${statusCode} (a redirect, not followed)`
+    : `receiver responded with status ${statusCode}`;
   return { failure: { kind: 'http_status', message } };
 }
 
