@@ -6,6 +6,7 @@ import {
   normaliseWebhookUrl,
   resolveAllowed,
   systemLookup,
+  UrlRejection,
   type Lookup,
 } from './destination.js';
 import {
@@ -179,7 +180,13 @@ export class OutboundClient {
     } catch {
       throw new RejectedUrlError('redirect not followed: the Location header is not a valid URL');
     }
-    const next = normaliseWebhookUrl(resolved.href, this.#allowedPorts);
+    let next: URL;
+    try {
+      next = normaliseWebhookUrl(resolved.href, this.#allowedPorts);
+    } catch (error) {
+      if (!(error instanceof UrlRejection)) throw error;
+      throw new RejectedUrlError(`redirect not followed: the target url ${error.message}`);
+    }
     if (current.protocol === 'https:' && next.protocol === 'http:') {
       throw new RejectedUrlError('redirect not followed: it leads from https to plain http');
     }
