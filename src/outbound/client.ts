@@ -45,6 +45,8 @@ export interface OutboundResult {
   readonly excerpt: string | null;
   /** URLs of the redirects followed, in order. */
   readonly redirects: readonly string[];
+  /** The response's Retry-After header, for the retry decision after a 429 or 503. */
+  readonly retryAfter?: string;
   readonly failure?: Failure;
 }
 
@@ -66,6 +68,7 @@ interface Exchange {
   readonly statusCode: number;
   readonly excerpt: string;
   readonly location: string | undefined;
+  readonly retryAfter: string | undefined;
 }
 
 /**
@@ -107,8 +110,15 @@ export class OutboundClient {
 
     try {
       const last = await this.#follow(request, controller.signal, redirects);
-      const { statusCode, excerpt } = last;
-      return { statusCode, durationMs: elapsed(), excerpt, redirects, ...statusFailure(last) };
+      const { statusCode, excerpt, retryAfter } = last;
+      return {
+        statusCode,
+        durationMs: elapsed(),
+        excerpt,
+        redirects,
+        ...(retryAfter === undefined ? {} : { retryAfter }),
+        ...statusFailure(last),
+      };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : error;
       return { statusCode: null, durationMs: elapsed(), excerpt: null, redirects, failure: classify(reason) };
@@ -163,13 +173,19 @@ export class OutboundClient {
 
     const { statusCode } = response;
     const location = response.headers.location;
+    const retryAfter = response.headers['retry-after'];
     if (options.follow && REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
       // The body of a followed redirect is never read; destroying it closes the connection.
       discardBody(response.body);
-      return { statusCode, excerpt: '', location };
+      return { statusCode, excerpt: '', location, retryAfter: undefined };
     }
     const excerpt = await readExcerpt(response.body, this.#readLimit, this.#excerptBytes);
-    return { statusCode, excerpt, location: undefined };
+    return {
+      statusCode,
+      excerpt,
+      location: undefined,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    };
   }
 
   /** Resolves a Location header against the current URL and checks it like a webhook URL. */

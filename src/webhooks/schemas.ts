@@ -5,13 +5,24 @@ import { NullableTimestamp, Timestamp } from '../http/schemas.js';
 const EventTypeList = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
   minItems: 1,
   maxItems: 50,
-  description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}.`,
+  description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}, webhook.disabled or a custom type.`,
 });
 
 const FOLLOW_REDIRECTS_DESCRIPTION =
   'Follow redirects, up to 3, checking each target like the webhook URL. ' +
   'When false, a 3xx answer is recorded as the outcome of the attempt.';
 const FollowRedirects = Type.Boolean({ description: FOLLOW_REDIRECTS_DESCRIPTION });
+const EngineFields = {
+  max_in_flight: Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
+    description: 'Attempts in flight at once for this webhook; null uses WEBHOOK_ENDPOINT_CONCURRENCY.',
+  }),
+  rate_limit: Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10_000 }), Type.Null()], {
+    description: 'Requests per second at most; null for no limit.',
+  }),
+  ordered: Type.Boolean({
+    description: 'Send deliveries one at a time in event order; a failing one holds back the rest.',
+  }),
+};
 
 const HeaderMap = Type.Record(Type.String(), Type.String(), {
   description: 'Custom request headers, e.g. Authorization for the receiver.',
@@ -27,6 +38,9 @@ export const WebhookCreateBody = Type.Object(
     follow_redirects: Type.Optional(
       Type.Boolean({ default: false, description: FOLLOW_REDIRECTS_DESCRIPTION }),
     ),
+    max_in_flight: Type.Optional(EngineFields.max_in_flight),
+    rate_limit: Type.Optional(EngineFields.rate_limit),
+    ordered: Type.Optional(EngineFields.ordered),
   },
   { additionalProperties: false },
 );
@@ -43,6 +57,9 @@ export const WebhookPatchBody = Type.Object(
     ),
     is_active: Type.Optional(Type.Boolean()),
     follow_redirects: Type.Optional(FollowRedirects),
+    max_in_flight: Type.Optional(EngineFields.max_in_flight),
+    rate_limit: Type.Optional(EngineFields.rate_limit),
+    ordered: Type.Optional(EngineFields.ordered),
   },
   { additionalProperties: false },
 );
@@ -57,6 +74,13 @@ export const WebhookSchema = Type.Object({
   }),
   is_active: Type.Boolean(),
   follow_redirects: FollowRedirects,
+  max_in_flight: EngineFields.max_in_flight,
+  rate_limit: EngineFields.rate_limit,
+  ordered: Type.Boolean(),
+  failing_since: NullableTimestamp,
+  disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  disabled_at: NullableTimestamp,
+  previous_secret_expires_at: NullableTimestamp,
   created_by: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -78,4 +102,5 @@ export const TestResultSchema = Type.Object({
   error_kind: Type.Union([Type.String(), Type.Null()]),
   redirects: Type.Array(Type.String(), { description: 'URLs of the redirects followed, in order.' }),
   event_type: Type.String(),
+  delivery_id: Type.String(),
 });
