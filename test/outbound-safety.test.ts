@@ -162,7 +162,11 @@ describe('outbound safety: destinations', () => {
     const results = [];
     for (const port of ports) {
       await storeUrl(svc, created.body.id, `http://127.0.0.1:${port}/`);
-      const { duration_ms: _duration, ...result } = await testCall(svc.admin, created.body.id);
+      // Duration and the id of the delivery recording the call differ from call to call.
+      const { duration_ms: _duration, delivery_id: _delivery, ...result } = await testCall(
+        svc.admin,
+        created.body.id,
+      );
       results.push(result);
     }
     for (const result of results) {
@@ -224,6 +228,9 @@ describe('outbound safety: destinations', () => {
     assert.equal(result.error_kind, 'blocked');
     assert.equal(result.error, 'blocked address 127.0.0.1 (loopback)');
     assert.equal(dns.calls.filter((name) => name === 'rebind.example.test').length, 2);
+    const recorded = await svc.admin.get(`/api/v1/deliveries/${result.delivery_id}`);
+    assert.equal(recorded.body.attempts[0]?.error_kind, 'blocked');
+    assert.equal(recorded.body.attempts[0]?.error, 'blocked address 127.0.0.1 (loopback)');
     assert.equal(canary.connections(), 0);
   });
 
