@@ -291,6 +291,7 @@ export class DeliveryWorker {
       trigger: row.next_trigger,
       status_code: result.statusCode,
       duration_ms: result.durationMs,
+      ...(result.redirects.length > 0 ? { redirects: result.redirects } : {}),
     };
     if (decision.status === 'succeeded') {
       // Debug, not info: the attempt row already records every success, and one log line
