@@ -36,6 +36,7 @@ export async function measureIngest(durationMs: number): Promise<IngestFigures> 
         created_at: now,
         updated_at: now,
         last_triggered: null,
+        follow_redirects: 0,
       })
       .execute();
 
