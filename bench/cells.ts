@@ -99,7 +99,8 @@ export function makeCell(
   measured: Measurement,
   figures: { deliveriesPerSecond: number; latencyMs?: LatencySummary; extra?: Record<string, unknown> },
 ): Cell {
-  const delivered = Math.max(measured.ledger.delivered, 1);
+  // Not a number (null in the JSON file) when nothing was delivered.
+  const delivered = measured.ledger.delivered === 0 ? Number.NaN : measured.ledger.delivered;
   return {
     contender: contender.id,
     variant: contender.variant,

@@ -53,7 +53,20 @@ function writeCharts(result: ResultFile): string[] {
         return cell ? pick(cell) : null;
       }),
     }));
-  charts.push(['steps-throughput.svg', lineChart('Step test: delivered vs offered', 'deliveries/s', rates.map(String), stepSeries((c) => c.deliveriesPerSecond))]);
+  const offeredLine: Series = { name: 'offered', values: rates };
+  charts.push([
+    'steps-throughput.svg',
+    lineChart('Step test: delivered vs offered', 'deliveries/s', rates.map(String), [...stepSeries((c) => c.deliveriesPerSecond), offeredLine]),
+  ]);
+
+  const backlogs = [...new Set(result.cells.filter((cell) => cell.workload === 'W1 backlog').map((cell) => Number(cell.params.backlog)))].sort((a, b) => a - b);
+  charts.push([
+    'backlog-drain.svg',
+    barChart('Backlog drain rate, one endpoint', 'deliveries/s', backlogs.map(String), ids.map((id) => ({
+      name: id,
+      values: backlogs.map((n) => main(result, id).find((c) => c.workload === 'W1 backlog' && Number(c.params.backlog) === n)?.deliveriesPerSecond ?? null),
+    }))),
+  ]);
   charts.push(['steps-p99.svg', lineChart('Step test: p99 event-to-delivery latency', 'ms', rates.map(String), stepSeries((c) => Math.min(c.latencyMs.p99, 5_000)))]);
 
   const half = (id: string) => main(result, id).find((cell) => cell.workload === 'half load');
@@ -98,6 +111,30 @@ function cellTable(cells: readonly Cell[]): string[] {
   return lines;
 }
 
+/** One row per contender with its main configuration's headline figures. */
+function sideBySide(result: ResultFile): string[] {
+  const summary = summarize(result);
+  const lines = [
+    '| contender | configuration | sustained deliveries/s | drain of the smallest backlog, deliveries/s | CPU ms per delivery (drain) | half load p50 / p99 ms | healthy throughput while one hangs / fault-free | peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const id of present(result)) {
+    const cells = main(result, id);
+    const drainCell = cells.filter((c) => c.workload === 'W1 backlog').sort((a, b) => Number(a.params.backlog) - Number(b.params.backlog))[0];
+    const half = cells.find((c) => c.workload === 'half load');
+    const isolation = (fault: string) => cells.find((c) => c.workload === 'W3 isolation' && c.params.fault === fault)?.deliveriesPerSecond;
+    const free = isolation('none');
+    const hang = isolation('hang');
+    const hangRatio = free && hang !== undefined ? Math.round((hang / free) * 100) / 100 : undefined;
+    const variant = cells.find((c) => c.workload === 'step')?.variant ?? cells[0]?.variant;
+    const rss = Math.max(0, ...cells.map((c) => c.peakRssMiB));
+    lines.push(
+      `| ${id} | ${variant} | ${fmt(summary.sustained[id])} | ${fmt(drainCell?.deliveriesPerSecond)} | ${fmt(drainCell?.cpuMsPerDelivery)} | ${fmt(half?.latencyMs.p50)} / ${fmt(half?.latencyMs.p99)} | ${fmt(hangRatio)} | ${rss} |`,
+    );
+  }
+  return lines;
+}
+
 function render(result: ResultFile, file: string, charts: readonly string[]): string {
   const summary = summarize(result);
   const fp = result.fingerprint;
@@ -119,7 +156,11 @@ function render(result: ResultFile, file: string, charts: readonly string[]): st
     '|---|---|---|---|---|---|',
     ...summary.targets.map((row) => `| ${row.metric} | ${fmt(row.value)} | ${row.acceptable} | ${row.goal} | ${row.verdict} | ${row.detail} |`),
     '',
-    `Sustained rates (highest passing step): ${Object.entries(summary.sustained).map(([id, rate]) => `${id} ${rate}/s`).join(', ')}.`,
+    `Sustained rates (highest passing step, 0 when even the first step failed): ${Object.entries(summary.sustained).map(([id, rate]) => `${id} ${rate}/s`).join(', ')}.`,
+    '',
+    '### Contenders side by side',
+    '',
+    ...sideBySide(result),
     '',
     '### Charts',
     '',
