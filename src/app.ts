@@ -1,6 +1,9 @@
 import { AuthService } from './auth/service.js';
 import { registerAuthGuard } from './auth/guard.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerSessionRoutes } from './auth/session-routes.js';
+import { SessionService } from './auth/sessions.js';
+import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { registerDeliveryRoutes } from './delivery/routes.js';
@@ -20,6 +23,7 @@ import { ReportService } from './reports/service.js';
 import { registerLegacyWebhookRoutes } from './webhooks/legacy-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
+import { registerConsoleRoutes } from './web/routes.js';
 
 export interface ServiceOptions {
   readonly logger?: Logger;
@@ -48,7 +52,9 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const auth = new AuthService(db, config.tokenTtlMs);
+  const throttle = new LoginThrottle(config.login);
+  const auth = new AuthService(db, config.tokenTtlMs, throttle);
+  const sessions = new SessionService(db, config.sessionTtlMs);
   if (config.admin && (await auth.ensureFirstAdmin(config.admin))) {
     logger.info({ email: config.admin.email }, 'first Admin created from ADMIN_EMAIL');
   } else if ((await auth.countUsers()) === 0) {
@@ -83,15 +89,17 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
-  registerAuthGuard(app, auth);
+  await registerAuthGuard(app, auth, sessions);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   registerAuthRoutes(app, auth);
+  registerSessionRoutes(app, auth, sessions);
   registerWebhookRoutes(app, webhooks);
   registerLegacyWebhookRoutes(app, webhooks);
   registerDeliveryRoutes(app, deliveries);
   registerReportRoutes(app, reports);
   registerEventRoutes(app);
   app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerConsoleRoutes(app, { sessions, logger });
 
   let closed = false;
   return {

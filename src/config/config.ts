@@ -15,6 +15,13 @@ export interface Config {
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly logLevel: LogLevel;
   readonly tokenTtlMs: number;
+  /** Lifetime of a browser session from sign-in; there is no sliding renewal. */
+  readonly sessionTtlMs: number;
+  readonly login: {
+    /** Failed sign-ins for one email or one address before it is locked out. */
+    readonly maxFailures: number;
+    readonly lockoutMs: number;
+  };
   readonly approvalStages: number;
   readonly webhook: {
     readonly timeoutMs: number;
@@ -60,6 +67,11 @@ export function loadConfig(env: Env): Config {
     admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
     logLevel: readLogLevel(read('LOG_LEVEL')),
     tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
+    sessionTtlMs: readDuration(read('SESSION_TTL'), 'SESSION_TTL', '12h', 1_000),
+    login: {
+      maxFailures: readInteger(read('LOGIN_MAX_FAILURES'), 'LOGIN_MAX_FAILURES', 10, 2, 1_000),
+      lockoutMs: readDuration(read('LOGIN_LOCKOUT'), 'LOGIN_LOCKOUT', '15m', 1_000),
+    },
     approvalStages: readInteger(read('REPORT_APPROVAL_STAGES'), 'REPORT_APPROVAL_STAGES', 2, 1, 10),
     webhook: {
       timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100),

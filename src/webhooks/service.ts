@@ -7,6 +7,7 @@ import { eventTypeInfo, isEventType, REPORT_EVENT_TYPES, type ReportEventType } 
 import { newId } from '../ids.js';
 import type { DestinationChecker } from '../outbound/checker.js';
 import { validateCustomHeaders } from './headers.js';
+import { EMPTY_STATS, loadWebhookStats, type WebhookStats } from './stats.js';
 
 export const HEADER_VALUE_MASK = '********';
 const MAX_NAME_LENGTH = 200;
@@ -29,7 +30,7 @@ export interface WebhookPatch {
   is_active?: boolean;
 }
 
-export interface PublicWebhook {
+export interface PublicWebhook extends WebhookStats {
   id: string;
   name: string;
   url: string;
@@ -62,7 +63,7 @@ export interface WebhookServiceOptions {
   readonly now?: () => number;
 }
 
-export function toPublicWebhook(row: WebhookRow): PublicWebhook {
+export function toPublicWebhook(row: WebhookRow, stats: WebhookStats = EMPTY_STATS): PublicWebhook {
   const headers = JSON.parse(row.headers) as Record<string, string>;
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return {
@@ -77,6 +78,7 @@ export function toPublicWebhook(row: WebhookRow): PublicWebhook {
     updated_at: new Date(row.updated_at).toISOString(),
     last_triggered: iso(row.last_triggered),
     trigger_count: row.trigger_count,
+    ...stats,
   };
 }
 
@@ -93,11 +95,12 @@ export class WebhookService {
 
   async list(): Promise<PublicWebhook[]> {
     const rows = await this.db.selectFrom('webhooks').selectAll().orderBy('id').execute();
-    return rows.map(toPublicWebhook);
+    const stats = await loadWebhookStats(this.db, rows.map((row) => row.id), this.#now());
+    return rows.map((row) => toPublicWebhook(row, stats.get(row.id)));
   }
 
   async get(id: string): Promise<PublicWebhook> {
-    return toPublicWebhook(await this.#load(id));
+    return this.#withStats(await this.#load(id));
   }
 
   async create(input: WebhookInput, createdBy: string): Promise<PublicWebhook & { secret: string }> {
@@ -146,7 +149,7 @@ export class WebhookService {
 
     await this.db.updateTable('webhooks').set(changes).where('id', '=', id).execute();
     this.options.onChange();
-    return toPublicWebhook({ ...current, ...changes });
+    return this.#withStats({ ...current, ...changes });
   }
 
   async remove(id: string): Promise<void> {
@@ -194,6 +197,11 @@ export class WebhookService {
       error_kind: result.failure?.kind ?? null,
       event_type: eventType,
     };
+  }
+
+  async #withStats(row: WebhookRow): Promise<PublicWebhook> {
+    const stats = await loadWebhookStats(this.db, [row.id], this.#now());
+    return toPublicWebhook(row, stats.get(row.id));
   }
 
   async #load(id: string): Promise<WebhookRow> {

@@ -1,0 +1,55 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
+
+/** The origin the browser addressed, e.g. `http://127.0.0.1:3000`. */
+export function ownOrigin(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+/**
+ * Rejects a request whose Origin (or, without one, Referer) names another site. A request
+ * with neither header passes this check; the CSRF token check then decides.
+ */
+export function assertSameOrigin(request: FastifyRequest): void {
+  const expected = ownOrigin(request);
+  const origin = request.headers.origin;
+  if (typeof origin === 'string') {
+    if (origin !== expected) {
+      throw new AppError('csrf_failed', `Cross-site request rejected: Origin ${origin} is not ${expected}.`);
+    }
+    return;
+  }
+
+  const referer = request.headers.referer;
+  if (typeof referer !== 'string') return;
+  let refererOrigin: string;
+  try {
+    refererOrigin = new URL(referer).origin;
+  } catch {
+    throw new AppError('csrf_failed', 'Cross-site request rejected: the Referer header is not a URL.');
+  }
+  if (refererOrigin !== expected) {
+    throw new AppError('csrf_failed', `Cross-site request rejected: Referer ${refererOrigin} is not ${expected}.`);
+  }
+}
+
+/** Checks the session's CSRF token in the x-csrf-token header, in constant time. */
+export function assertCsrfToken(request: FastifyRequest, expected: string): void {
+  const sent = request.headers[CSRF_HEADER];
+  const given = Buffer.from(typeof sent === 'string' ? sent : '');
+  const wanted = Buffer.from(expected);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    throw new AppError(
+      'csrf_failed',
+      `The ${CSRF_HEADER} header is missing or wrong; reload the page to get the current token.`,
+    );
+  }
+}

@@ -1,0 +1,133 @@
+import { AppError } from '../errors.js';
+
+export interface LoginThrottleOptions {
+  /** Failed sign-ins for one email before it is locked out. */
+  readonly maxFailures: number;
+  /** How long a lockout lasts, and how long a failure is remembered. */
+  readonly lockoutMs: number;
+  readonly now?: () => number;
+}
+
+interface Counter {
+  failures: number;
+  firstFailureAt: number;
+  lockedUntil: number;
+}
+
+/** One address may fail this many times the per-email limit, because offices share addresses. */
+export const ADDRESS_LIMIT_FACTOR = 4;
+const MAX_DELAY_MS = 2_000;
+const DELAY_STEP_MS = 250;
+const MAX_TRACKED_KEYS = 50_000;
+
+/**
+ * Slows down and then locks out repeated failed sign-ins, counted per email and per client
+ * address. Unknown emails are counted like existing ones, so the answers never tell whether
+ * an account exists. From half the limit on, each attempt waits 250 ms more (at most 2 s)
+ * before its password is checked.
+ *
+ * NOTE: the counters live in this process's memory, so a restart forgets them and several
+ * processes behind one load balancer each allow the full limit.
+ */
+export class LoginThrottle {
+  readonly #counters = new Map<string, Counter>();
+  readonly #now: () => number;
+
+  constructor(private readonly options: LoginThrottleOptions) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Throws too_many_requests while the email or the address is locked out. */
+  assertAllowed(email: string, address: string): void {
+    const now = this.#now();
+    const lockedUntil = Math.max(
+      this.#counter(emailKey(email), now)?.lockedUntil ?? 0,
+      this.#counter(addressKey(address), now)?.lockedUntil ?? 0,
+    );
+    if (lockedUntil > now) {
+      const seconds = Math.ceil((lockedUntil - now) / 1000);
+      throw new AppError(
+        'too_many_requests',
+        `Too many failed sign-ins; try again in ${formatWait(seconds)}.`,
+      );
+    }
+  }
+
+  /** Milliseconds to wait before checking the password of this attempt. */
+  delayMs(email: string, address: string): number {
+    const now = this.#now();
+    const steps = Math.max(
+      this.#stepsOverHalf(this.#counter(emailKey(email), now), this.options.maxFailures),
+      this.#stepsOverHalf(this.#counter(addressKey(address), now), this.#addressLimit()),
+    );
+    return Math.min(MAX_DELAY_MS, steps * DELAY_STEP_MS);
+  }
+
+  recordFailure(email: string, address: string): void {
+    const now = this.#now();
+    if (this.#counters.size > MAX_TRACKED_KEYS) this.#prune(now);
+    this.#increment(emailKey(email), this.options.maxFailures, now);
+    this.#increment(addressKey(address), this.#addressLimit(), now);
+  }
+
+  /**
+   * Forgets the email's failures. The address keeps its count, so that signing in to one's
+   * own account does not reset a guessing run against others from the same address.
+   */
+  recordSuccess(email: string): void {
+    this.#counters.delete(emailKey(email));
+  }
+
+  #addressLimit(): number {
+    return this.options.maxFailures * ADDRESS_LIMIT_FACTOR;
+  }
+
+  #stepsOverHalf(counter: Counter | undefined, limit: number): number {
+    if (!counter) return 0;
+    const half = Math.floor(limit / 2);
+    return Math.max(0, counter.failures - half + 1);
+  }
+
+  #counter(key: string, now: number): Counter | undefined {
+    const counter = this.#counters.get(key);
+    if (counter && this.#expired(counter, now)) {
+      this.#counters.delete(key);
+      return undefined;
+    }
+    return counter;
+  }
+
+  #increment(key: string, limit: number, now: number): void {
+    const counter = this.#counter(key, now) ?? { failures: 0, firstFailureAt: now, lockedUntil: 0 };
+    counter.failures += 1;
+    if (counter.failures >= limit) {
+      counter.lockedUntil = now + this.options.lockoutMs;
+      counter.failures = 0;
+      counter.firstFailureAt = now;
+    }
+    this.#counters.set(key, counter);
+  }
+
+  #expired(counter: Counter, now: number): boolean {
+    return counter.lockedUntil <= now && counter.firstFailureAt + this.options.lockoutMs <= now;
+  }
+
+  #prune(now: number): void {
+    for (const [key, counter] of this.#counters) {
+      if (this.#expired(counter, now)) this.#counters.delete(key);
+    }
+  }
+}
+
+function emailKey(email: string): string {
+  return `email:${email.trim().toLowerCase()}`;
+}
+
+function addressKey(address: string): string {
+  return `address:${address}`;
+}
+
+function formatWait(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}

@@ -1,0 +1,90 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { errorMessage } from '../format.js';
+import { Alert } from './field.js';
+
+/** How a Node.js receiver checks a Standard Webhooks signature without a library. */
+const VERIFY_SNIPPET = `import crypto from 'node:crypto';
+
+// secret: the whsec_ value above; body: the raw request body as text.
+function verifyWebhook(secret, headers, body) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const id = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+
+  const expected = crypto.createHmac('sha256', key)
+    .update(\`\${id}.\${timestamp}.\${body}\`).digest();
+  return headers['webhook-signature'].split(' ').some((entry) => {
+    const [version, signature] = entry.split(',');
+    const given = Buffer.from(signature ?? '', 'base64');
+    return version === 'v1' && given.length === expected.length
+      && crypto.timingSafeEqual(given, expected);
+  });
+}`;
+
+export function SecretPanel({ webhookId }: { webhookId: string }) {
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+
+  const reveal = async () => {
+    setError(null);
+    try {
+      setSecret((await api.get<{ secret: string }>(`/api/v1/webhooks/${webhookId}/secret`)).secret);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+
+  const copy = async () => {
+    if (secret === null) return;
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      setError('The browser did not allow copying; select the secret and copy it by hand.');
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="secret-title">
+      <h2 id="secret-title">Signing secret</h2>
+      <p class="hint">
+        Every request carries webhook-id, webhook-timestamp and webhook-signature headers (Standard
+        Webhooks). The receiver recomputes the signature with this secret and drops requests that
+        do not match.
+      </p>
+      {error && <Alert>{error}</Alert>}
+      <div class="secret-row">
+        <code class="secret" data-testid="secret">
+          {secret ?? 'whsec_••••••••••••••••••••••••'}
+        </code>
+        {secret === null ? (
+          <button type="button" class="button" onClick={() => void reveal()}>
+            Reveal secret
+          </button>
+        ) : (
+          <>
+            <button type="button" class="button" onClick={() => void copy()}>
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+            <button type="button" class="button button-quiet" onClick={() => setSecret(null)}>
+              Hide
+            </button>
+          </>
+        )}
+      </div>
+      <span class="visually-hidden" role="status">
+        {copied ? 'Secret copied to the clipboard' : ''}
+      </span>
+      <details class="snippet">
+        <summary>How to verify a request (Node.js)</summary>
+        <pre>
+          <code>{VERIFY_SNIPPET}</code>
+        </pre>
+      </details>
+    </section>
+  );
+}
