@@ -35,7 +35,9 @@ export function TestPanel({ webhookId }: { webhookId: string }) {
         {result && (
           <div class={`test-result ${result.success ? 'test-ok' : 'test-failed'}`} data-testid="test-result">
             <p class="strong">
-              {result.success ? 'Delivered' : 'Failed'}: {describeFailure(result.error_kind, result.status_code)}
+              {result.success
+                ? `Delivered: HTTP ${result.status_code ?? ''}`
+                : `Failed: ${describeFailure(result.error_kind, result.status_code)}`}
             </p>
             <dl class="facts">
               <dt>Status</dt>
