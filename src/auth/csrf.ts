@@ -43,10 +43,10 @@ export function assertSameOrigin(request: FastifyRequest): void {
 
 /** Checks the session's CSRF token in the x-csrf-token header, in constant time. */
 export function assertCsrfToken(request: FastifyRequest, expected: string): void {
-  const sent = request.headers[CSRF_HEADER];
-  const given = Buffer.from(typeof sent === 'string' ? sent : '');
-  const wanted = Buffer.from(expected);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+  const header = request.headers[CSRF_HEADER];
+  const received = Buffer.from(typeof header === 'string' ? header : '');
+  const stored = Buffer.from(expected);
+  if (received.length !== stored.length || !timingSafeEqual(received, stored)) {
     throw new AppError(
       'csrf_failed',
       `The ${CSRF_HEADER} header is missing or wrong; reload the page to get the current token.`,

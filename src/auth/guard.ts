@@ -25,9 +25,9 @@ export const SESSION_COOKIE = 'rw_session';
 /**
  * Authenticates every route that declares `config.roles`, by bearer token or by session
  * cookie: neither is a 401, a role outside the list a 403. A cookie-authenticated request
- * with an unsafe method must also come from this origin and carry the session's CSRF
- * token; bearer tokens need neither, because browsers never attach them on their own. The
- * hook runs before the body is parsed, so an anonymous caller learns nothing about validation.
+ * with an unsafe method must also come from this origin and carry the session's CSRF token.
+ * Bearer tokens need neither, because browsers never attach them on their own. The hook
+ * runs before the body is parsed, so an anonymous caller learns nothing about validation.
  */
 export async function registerAuthGuard(
   app: App,
@@ -63,7 +63,7 @@ export async function registerAuthGuard(
   });
 }
 
-/** A bearer token wins over a cookie; a request with neither is anonymous. */
+/** Authenticates by bearer token if one is sent, else by session cookie; neither is anonymous. */
 async function authenticate(
   request: FastifyRequest,
   auth: AuthService,

@@ -176,8 +176,8 @@ export class AuthService {
       if (Object.keys(changes).length === 0) return toPublicUser(current);
       await trx.updateTable('users').set(changes).where('id', '=', id).execute();
 
-      // NOTE: on SQLite the transaction serialises writers; on PostgreSQL two Admins demoting
-      // each other at the same instant could both pass this count under READ COMMITTED.
+      // NOTE: SQLite serialises writing transactions, so this count is exact there. On
+      // PostgreSQL under READ COMMITTED, two Admins demoting each other at once could both pass.
       const admins = await trx
         .selectFrom('users')
         .select((eb) => eb.fn.countAll<number>().as('count'))

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { hashToken, type Principal } from './service.js';
 
-/** A browser session as the guard sees it. */
+/** A valid browser session with its user, as the guard uses it. */
 export interface ActiveSession {
   readonly id: string;
   readonly principal: Principal;

@@ -22,7 +22,7 @@ const MAX_TRACKED_KEYS = 50_000;
 
 /**
  * Slows down and then locks out repeated failed sign-ins, counted per email and per client
- * address. Unknown emails are counted like existing ones, so the answers never tell whether
+ * address. Unknown emails are counted like existing ones, so the responses never reveal whether
  * an account exists. From half the limit on, each attempt waits 250 ms more (at most 2 s)
  * before its password is checked.
  *

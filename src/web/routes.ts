@@ -48,8 +48,8 @@ export interface ConsoleOptions {
 }
 
 /**
- * Serves the browser console: its static assets, and its pages, which redirect to the
- * login page without a session and answer 403 to a signed-in user without the page's role.
+ * Serves the browser console: its static assets, and its pages. A page redirects to the
+ * login page without a session and returns 403 to a signed-in user without the page's role.
  */
 export async function registerConsoleRoutes(app: App, options: ConsoleOptions): Promise<void> {
   const root = options.root ?? DEFAULT_CONSOLE_ROOT;

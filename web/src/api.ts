@@ -110,7 +110,7 @@ export interface Report {
   created_at: string;
 }
 
-/** An error answer of the API: `{code, message, field?}` plus the HTTP status. */
+/** An error response of the API: `{code, message, field?}` plus the HTTP status. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -130,7 +130,7 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-/** Sends a request with the session cookie; an error answer is thrown as ApiError. */
+/** Sends a request with the session cookie and throws an error response as ApiError. */
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';

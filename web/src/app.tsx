@@ -20,7 +20,7 @@ export function App() {
   );
 }
 
-/** The login page stands alone; every other page needs the session. */
+/** Renders the login page on its own, and every other page inside the signed-in layout. */
 function Pages() {
   const { path } = useLocation();
   return path === '/console/login' ? <LoginPage /> : <SignedIn />;

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { errorMessage } from '../format.js';
 import { Alert } from './field.js';
 
-/** How a Node.js receiver checks a Standard Webhooks signature without a library. */
+/** Verification code for a Node.js receiver that checks Standard Webhooks signatures without a library. */
 const VERIFY_SNIPPET = `import crypto from 'node:crypto';
 
 // secret: the whsec_ value above; body: the raw request body as text.
@@ -17,9 +17,9 @@ function verifyWebhook(secret, headers, body) {
     .update(\`\${id}.\${timestamp}.\${body}\`).digest();
   return headers['webhook-signature'].split(' ').some((entry) => {
     const [version, signature] = entry.split(',');
-    const given = Buffer.from(signature ?? '', 'base64');
-    return version === 'v1' && given.length === expected.length
-      && crypto.timingSafeEqual(given, expected);
+    const received = Buffer.from(signature ?? '', 'base64');
+    return version === 'v1' && received.length === expected.length
+      && crypto.timingSafeEqual(received, expected);
   });
 }`;
 

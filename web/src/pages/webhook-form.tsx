@@ -81,6 +81,7 @@ export function WebhookFormPage() {
   if (loadError) return <Alert>{loadError}</Alert>;
   if (id !== undefined && existing === null) return <p class="muted">Loading webhook…</p>;
   const title = existing === null ? 'New webhook' : `Edit ${existing.name}`;
+  const submitLabel = existing === null ? 'Create webhook' : 'Save changes';
   const headerError = (header: string) =>
     Object.entries(errors.fields).find(([field]) => field.toLowerCase() === `headers.${header.trim().toLowerCase()}`)?.[1];
 
@@ -141,7 +142,7 @@ export function WebhookFormPage() {
             Cancel
           </a>
           <button type="submit" class="button button-primary" disabled={busy}>
-            {busy ? 'Saving…' : existing ? 'Save changes' : 'Create webhook'}
+            {busy ? 'Saving…' : submitLabel}
           </button>
         </div>
       </form>
