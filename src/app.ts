@@ -89,10 +89,11 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
-  await registerAuthGuard(app, auth, sessions);
+  const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
+  await registerAuthGuard(app, guardOptions);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   registerAuthRoutes(app, auth);
-  registerSessionRoutes(app, auth, sessions);
+  registerSessionRoutes(app, guardOptions);
   registerWebhookRoutes(app, webhooks);
   registerLegacyWebhookRoutes(app, webhooks);
   registerDeliveryRoutes(app, deliveries);

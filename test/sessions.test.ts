@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/config.js';
 import { ApiClient } from './helpers/api.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startService, type TestService } from './helpers/service.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -151,5 +152,39 @@ describe('session expiry', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     assert.equal((await session.client.get('/api/v1/auth/session')).status, 401);
     assert.equal((await session.client.get('/webhooks/manage')).status, 302);
+  });
+});
+
+describe('sessions behind a TLS proxy', () => {
+  const publicUrl = 'https://hooks.example.test';
+  let svc: TestService;
+  before(async () => {
+    svc = await startService({ PUBLIC_URL: `${publicUrl}/console` });
+  });
+  after(async () => svc.close());
+
+  it('PUBLIC_URL sets Secure and the expected origin', async () => {
+    const viaProxy = new ApiClient(svc.url, undefined, { origin: publicUrl });
+    const login = await viaProxy.post('/api/v1/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    assert.equal(login.status, 200);
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /; Secure/i);
+
+    const cookie = setCookie.split(';')[0] ?? '';
+    const session = viaProxy.withHeaders({ cookie, 'x-csrf-token': login.body.csrf_token as string });
+    const created = await session.post('/api/v1/reports', {
+      type: 'SAT',
+      title: 'Via proxy',
+      reference: 'P-1',
+      client: 'Client',
+    });
+    assert.equal(created.status, 201);
+
+    const direct = session.withHeaders({ origin: svc.url });
+    assert.equal((await direct.post('/api/v1/reports', { type: 'SAT', title: 'x', reference: 'y', client: 'z' })).status, 403);
+  });
+
+  it('rejects a PUBLIC_URL that is not http', () => {
+    assert.throws(() => loadConfig({ PUBLIC_URL: 'ftp://hooks.example.test' }), /PUBLIC_URL.*not an http or https URL/);
   });
 });

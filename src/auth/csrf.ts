@@ -9,17 +9,20 @@ export function isSafeMethod(method: string): boolean {
   return SAFE_METHODS.has(method.toUpperCase());
 }
 
-/** The origin the browser addressed, e.g. `http://127.0.0.1:3000`. */
-export function ownOrigin(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+/**
+ * Returns the service's own origin: the configured public origin, or else the one the
+ * request addressed, e.g. `http://127.0.0.1:3000`.
+ */
+export function ownOrigin(request: FastifyRequest, publicOrigin: string | undefined): string {
+  return publicOrigin ?? `${request.protocol}://${request.host}`;
 }
 
 /**
- * Rejects a request whose Origin (or, without one, Referer) names another site. A request
- * with neither header passes this check; the CSRF token check then decides.
+ * Rejects a request whose Origin (or, without one, Referer) is not the service's own. A
+ * request with neither header passes this check, and the CSRF token check then decides.
  */
-export function assertSameOrigin(request: FastifyRequest): void {
-  const expected = ownOrigin(request);
+export function assertSameOrigin(request: FastifyRequest, publicOrigin: string | undefined): void {
+  const expected = ownOrigin(request, publicOrigin);
   const origin = request.headers.origin;
   if (typeof origin === 'string') {
     if (origin !== expected) {

@@ -29,11 +29,15 @@ export const SESSION_COOKIE = 'rw_session';
  * Bearer tokens need neither, because browsers never attach them on their own. The hook
  * runs before the body is parsed, so an anonymous caller learns nothing about validation.
  */
-export async function registerAuthGuard(
-  app: App,
-  auth: AuthService,
-  sessions: SessionService,
-): Promise<void> {
+export interface AuthGuardOptions {
+  readonly auth: AuthService;
+  readonly sessions: SessionService;
+  /** The origin that unsafe cookie-authenticated requests must come from; see ownOrigin. */
+  readonly publicOrigin: string | undefined;
+}
+
+export async function registerAuthGuard(app: App, options: AuthGuardOptions): Promise<void> {
+  const { auth, sessions, publicOrigin } = options;
   await app.register(cookie);
   app.decorateRequest('principal', null);
   app.decorateRequest('browserSession', null);
@@ -54,7 +58,7 @@ export async function registerAuthGuard(
     request.log = request.log.child({ user_id: principal.id, role: principal.role });
     reply.log = request.log;
     if (request.browserSession && !isSafeMethod(request.method)) {
-      assertSameOrigin(request);
+      assertSameOrigin(request, publicOrigin);
       assertCsrfToken(request, request.browserSession.csrfToken);
     }
     if (!roles.includes(principal.role)) {

@@ -2,11 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../http/server.js';
 import { ErrorBody, Timestamp } from '../http/schemas.js';
-import { assertCsrfToken, assertSameOrigin } from './csrf.js';
-import { ALL_ROLES, principalOf, SESSION_COOKIE } from './guard.js';
+import { assertCsrfToken, assertSameOrigin, ownOrigin } from './csrf.js';
+import { ALL_ROLES, principalOf, SESSION_COOKIE, type AuthGuardOptions } from './guard.js';
 import { RoleSchema } from './routes.js';
-import type { AuthService } from './service.js';
-import type { SessionService } from './sessions.js';
 
 const SessionSchema = Type.Object({
   user: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
@@ -25,7 +23,8 @@ const Credentials = Type.Object(
 );
 
 /** Browser sign-in: a session cookie that is HttpOnly, SameSite=Lax and Secure over HTTPS. */
-export function registerSessionRoutes(app: App, auth: AuthService, sessions: SessionService): void {
+export function registerSessionRoutes(app: App, options: AuthGuardOptions): void {
+  const { auth, sessions, publicOrigin } = options;
   app.post(
     '/api/v1/auth/login',
     {
@@ -37,10 +36,10 @@ export function registerSessionRoutes(app: App, auth: AuthService, sessions: Ses
       },
     },
     async (request, reply) => {
-      assertSameOrigin(request);
+      assertSameOrigin(request, publicOrigin);
       const user = await auth.verifyCredentials(request.body.email, request.body.password, request.ip);
       const started = await sessions.start(user.id, request.cookies[SESSION_COOKIE]);
-      setSessionCookie(request, reply, started.token, started.expiresAt);
+      setSessionCookie(reply, started.token, started.expiresAt, isHttps(request, publicOrigin));
       request.log.info({ user_id: user.id }, 'browser session started');
       return {
         user,
@@ -63,7 +62,7 @@ export function registerSessionRoutes(app: App, auth: AuthService, sessions: Ses
       const token = request.cookies[SESSION_COOKIE];
       const session = token === undefined ? undefined : await sessions.find(token);
       if (token !== undefined && session) {
-        assertSameOrigin(request);
+        assertSameOrigin(request, publicOrigin);
         assertCsrfToken(request, session.csrfToken);
         await sessions.end(token);
         request.log.info({ user_id: session.principal.id }, 'browser session ended');
@@ -94,12 +93,17 @@ export function registerSessionRoutes(app: App, auth: AuthService, sessions: Ses
   );
 }
 
-function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number): void {
+/** Tells whether browsers reach the service over HTTPS, directly or through a TLS proxy. */
+function isHttps(request: FastifyRequest, publicOrigin: string | undefined): boolean {
+  return ownOrigin(request, publicOrigin).startsWith('https:');
+}
+
+function setSessionCookie(reply: FastifyReply, token: string, expiresAt: number, secure: boolean): void {
   void reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'lax',
-    secure: request.protocol === 'https',
+    secure,
     expires: new Date(expiresAt),
   });
 }

@@ -291,6 +291,19 @@ describe('admin console in Chromium', () => {
     assert.equal((await svc.admin.get(`/api/v1/webhooks/${webhookId}`)).status, 404);
   });
 
+  it('signs out and ends the session', async () => {
+    await admin.getByRole('button', { name: 'Sign out' }).click();
+    await admin.waitForURL((url) => url.pathname === '/console/login');
+    await admin.goto(`${svc.url}/console/users`);
+    assert.equal(new URL(admin.url()).pathname, '/console/login');
+    assert.equal(new URL(admin.url()).searchParams.get('next'), '/console/users');
+
+    await admin.getByLabel('Email', { exact: true }).fill(ADMIN_EMAIL);
+    await admin.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.waitForURL((url) => url.pathname === '/console/users');
+  });
+
   it('refuses a cross-site form POST', async () => {
     const attacker = await startAttackerPage(svc.url);
     try {

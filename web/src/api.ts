@@ -123,6 +123,7 @@ export class ApiError extends Error {
   }
 }
 
+const LOGIN_API = '/api/v1/auth/login';
 let csrfToken: string | null = null;
 
 /** Stores the session's CSRF token, which every unsafe request carries in x-csrf-token. */
@@ -150,6 +151,11 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 
   const text = await response.text();
   const parsed: unknown = text === '' ? null : safeParse(text);
+  if (response.status === 401 && path !== LOGIN_API) {
+    // The session expired or was ended elsewhere: sign in again and come back here.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/console/login?next=${encodeURIComponent(here)}`);
+  }
   if (!response.ok) {
     const error = (parsed ?? {}) as { code?: string; message?: string; field?: string };
     throw new ApiError(

@@ -10,7 +10,7 @@ import { DeliveryPage } from './pages/delivery.js';
 import { WebhookDetailPage } from './pages/webhook-detail.js';
 import { WebhookFormPage } from './pages/webhook-form.js';
 import { WebhookListPage } from './pages/webhooks.js';
-import { loginHref, SessionContext } from './session.js';
+import { SessionContext } from './session.js';
 
 export function App() {
   return (
@@ -28,7 +28,6 @@ function Pages() {
 
 /** Loads the session, then draws the page for the path inside the layout. */
 function SignedIn() {
-  const location = useLocation();
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -40,10 +39,8 @@ function SignedIn() {
         setSession(loaded);
       })
       .catch((caught: unknown) => {
-        if (caught instanceof ApiError && caught.status === 401) {
-          window.location.assign(loginHref(location.url));
-          return;
-        }
+        // A 401 has already sent the browser to the login page.
+        if (caught instanceof ApiError && caught.status === 401) return;
         setError(caught instanceof Error ? caught.message : String(caught));
       });
   }, []);
