@@ -52,7 +52,19 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const throttle = new LoginThrottle(config.login);
+  const throttle = new LoginThrottle({
+    ...config.login,
+    // The email itself is not logged: a lockout often follows a mistyped or guessed address.
+    onLockout: (lockout) =>
+      logger.warn(
+        {
+          lockout_kind: lockout.kind,
+          client_address: lockout.address,
+          until: new Date(lockout.until).toISOString(),
+        },
+        'sign-in locked out after repeated failures',
+      ),
+  });
   const auth = new AuthService(db, config.tokenTtlMs, throttle);
   const sessions = new SessionService(db, config.sessionTtlMs);
   if (config.admin && (await auth.ensureFirstAdmin(config.admin))) {

@@ -50,7 +50,11 @@ describe('login throttling', () => {
 
   it('locks an address that tries many emails', async () => {
     for (let i = 0; i < 8; i += 1) {
-      assert.equal((await attempt(`guess${i}@example.test`, 'wrong-password')).status, 401, `attempt ${i + 1}`);
+      assert.equal(
+        (await attempt(`guess${i}@example.test`, 'wrong-password')).status,
+        401,
+        `attempt ${i + 1}`,
+      );
     }
     const locked = await attempt(ADMIN_EMAIL, ADMIN_PASSWORD);
     assert.equal(locked.status, 429);
@@ -70,10 +74,16 @@ describe('LoginThrottle', () => {
     const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, now: () => now });
     throttle.recordFailure('a@example.test', '127.0.0.1');
     throttle.recordFailure('A@example.test ', '127.0.0.1');
-    assert.throws(() => throttle.assertAllowed('a@example.test', '127.0.0.1'), /try again in 60 seconds/);
+    assert.throws(
+      () => throttle.assertAllowed('a@example.test', '127.0.0.1'),
+      /try again in 60 seconds/,
+    );
 
     now += 59_000;
-    assert.throws(() => throttle.assertAllowed('a@example.test', '127.0.0.1'), /try again in 1 second\./);
+    assert.throws(
+      () => throttle.assertAllowed('a@example.test', '127.0.0.1'),
+      /try again in 1 second\./,
+    );
     now += 1_000;
     assert.doesNotThrow(() => throttle.assertAllowed('a@example.test', '127.0.0.1'));
   });

@@ -18,7 +18,11 @@ describe('browser sessions', () => {
     await svc.close();
   });
 
-  const webhookBody = () => ({ name: 'Session hook', url: receiver.url, event_types: ['submission'] });
+  const webhookBody = () => ({
+    name: 'Session hook',
+    url: receiver.url,
+    event_types: ['submission'],
+  });
 
   it('login sets an HttpOnly SameSite=Lax cookie', async () => {
     const session = await ApiClient.startSession(svc.url, ADMIN_EMAIL, ADMIN_PASSWORD);
@@ -38,21 +42,35 @@ describe('browser sessions', () => {
 
   it('login rotates the session id', async () => {
     const first = await ApiClient.startSession(svc.url, ADMIN_EMAIL, ADMIN_PASSWORD);
-    const again = await first.client.post('/api/v1/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const again = await first.client.post('/api/v1/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
     assert.equal(again.status, 200);
     const second = (again.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     assert.notEqual(second, first.cookie);
     assert.notEqual(again.body.csrf_token, first.csrfToken);
 
-    assert.equal((await first.client.get('/api/v1/auth/session')).status, 401, 'the old id no longer works');
+    assert.equal(
+      (await first.client.get('/api/v1/auth/session')).status,
+      401,
+      'the old id no longer works',
+    );
     const renewed = new ApiClient(svc.url, undefined, { cookie: second });
     assert.equal((await renewed.get('/api/v1/auth/session')).status, 200);
   });
 
   it('logout ends the session and clears the cookie', async () => {
     const session = await ApiClient.startSession(svc.url, ADMIN_EMAIL, ADMIN_PASSWORD);
-    const withoutToken = new ApiClient(svc.url, undefined, { cookie: session.cookie, origin: svc.url });
-    assert.equal((await withoutToken.post('/api/v1/auth/logout')).status, 403, 'logout needs the CSRF token');
+    const withoutToken = new ApiClient(svc.url, undefined, {
+      cookie: session.cookie,
+      origin: svc.url,
+    });
+    assert.equal(
+      (await withoutToken.post('/api/v1/auth/logout')).status,
+      403,
+      'logout needs the CSRF token',
+    );
 
     const out = await session.client.post('/api/v1/auth/logout');
     assert.equal(out.status, 204);
@@ -70,7 +88,11 @@ describe('browser sessions', () => {
 
     const wrongToken = noToken.withHeaders({ 'x-csrf-token': 'A'.repeat(43) });
     assert.equal((await wrongToken.post('/api/v1/webhooks', webhookBody())).status, 403);
-    assert.equal((await svc.admin.get('/api/v1/webhooks')).body.data.length, 0, 'nothing was created');
+    assert.equal(
+      (await svc.admin.get('/api/v1/webhooks')).body.data.length,
+      0,
+      'nothing was created',
+    );
   });
 
   it('unsafe request from another origin is rejected', async () => {
@@ -105,17 +127,28 @@ describe('browser sessions', () => {
 
   it('login from another origin is rejected', async () => {
     const crossSite = new ApiClient(svc.url, undefined, { origin: 'http://attacker.example' });
-    const response = await crossSite.post('/api/v1/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const response = await crossSite.post('/api/v1/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
     assert.equal(response.status, 403);
     assert.equal(response.headers.get('set-cookie'), null);
   });
 
   it('console pages redirect to login when signed out', async () => {
     const anonymous = new ApiClient(svc.url, undefined);
-    for (const path of ['/webhooks/manage', '/webhooks/manage/wh_1/edit', '/console/users', '/console/reports']) {
+    for (const path of [
+      '/webhooks/manage',
+      '/webhooks/manage/wh_1/edit',
+      '/console/users',
+      '/console/reports',
+    ]) {
       const response = await anonymous.get(path);
       assert.equal(response.status, 302, path);
-      assert.equal(response.headers.get('location'), `/console/login?next=${encodeURIComponent(path)}`);
+      assert.equal(
+        response.headers.get('location'),
+        `/console/login?next=${encodeURIComponent(path)}`,
+      );
     }
   });
 
@@ -165,13 +198,19 @@ describe('sessions behind a TLS proxy', () => {
 
   it('PUBLIC_URL sets Secure and the expected origin', async () => {
     const viaProxy = new ApiClient(svc.url, undefined, { origin: publicUrl });
-    const login = await viaProxy.post('/api/v1/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const login = await viaProxy.post('/api/v1/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
     assert.equal(login.status, 200);
     const setCookie = login.headers.get('set-cookie') ?? '';
     assert.match(setCookie, /; Secure/i);
 
     const cookie = setCookie.split(';')[0] ?? '';
-    const session = viaProxy.withHeaders({ cookie, 'x-csrf-token': login.body.csrf_token as string });
+    const session = viaProxy.withHeaders({
+      cookie,
+      'x-csrf-token': login.body.csrf_token as string,
+    });
     const created = await session.post('/api/v1/reports', {
       type: 'SAT',
       title: 'Via proxy',
@@ -181,10 +220,23 @@ describe('sessions behind a TLS proxy', () => {
     assert.equal(created.status, 201);
 
     const direct = session.withHeaders({ origin: svc.url });
-    assert.equal((await direct.post('/api/v1/reports', { type: 'SAT', title: 'x', reference: 'y', client: 'z' })).status, 403);
+    assert.equal(
+      (
+        await direct.post('/api/v1/reports', {
+          type: 'SAT',
+          title: 'x',
+          reference: 'y',
+          client: 'z',
+        })
+      ).status,
+      403,
+    );
   });
 
   it('rejects a PUBLIC_URL that is not http', () => {
-    assert.throws(() => loadConfig({ PUBLIC_URL: 'ftp://hooks.example.test' }), /PUBLIC_URL.*not an http or https URL/);
+    assert.throws(
+      () => loadConfig({ PUBLIC_URL: 'ftp://hooks.example.test' }),
+      /PUBLIC_URL.*not an http or https URL/,
+    );
   });
 });

@@ -31,9 +31,15 @@ describe('user management', () => {
 
   it('an inactive Admin does not count', async () => {
     const second = await svc.createUser('Admin');
-    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{ id: string; email: string }>;
+    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{
+      id: string;
+      email: string;
+    }>;
     const secondId = list.find((user) => user.email === second.email)?.id ?? '';
-    assert.equal((await svc.admin.patch(`/api/v1/users/${secondId}`, { is_active: false })).status, 200);
+    assert.equal(
+      (await svc.admin.patch(`/api/v1/users/${secondId}`, { is_active: false })).status,
+      200,
+    );
 
     const response = await svc.admin.patch(`/api/v1/users/${adminId}`, { role: 'Approver' });
     assert.equal(response.status, 409);
@@ -43,7 +49,10 @@ describe('user management', () => {
     const other = await svc.createUser('Admin');
     const otherClient = await ApiClient.signIn(svc.url, other.email, other.password);
     const engineer = await svc.createUser('Engineer');
-    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{ id: string; email: string }>;
+    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{
+      id: string;
+      email: string;
+    }>;
     const engineerId = list.find((user) => user.email === engineer.email)?.id ?? '';
 
     const promoted = await otherClient.patch(`/api/v1/users/${engineerId}`, { role: 'Approver' });
@@ -53,7 +62,11 @@ describe('user management', () => {
     const demoted = await otherClient.patch(`/api/v1/users/${adminId}`, { role: 'Engineer' });
     assert.equal(demoted.status, 200);
     assert.equal(demoted.body.role, 'Engineer');
-    assert.equal((await svc.admin.get('/api/v1/users')).status, 403, 'the old token now has the new role');
+    assert.equal(
+      (await svc.admin.get('/api/v1/users')).status,
+      403,
+      'the old token now has the new role',
+    );
 
     const restored = await otherClient.patch(`/api/v1/users/${adminId}`, { role: 'Admin' });
     assert.equal(restored.status, 200);
@@ -63,7 +76,10 @@ describe('user management', () => {
     const user = await svc.createUser('Approver');
     const token = await ApiClient.signIn(svc.url, user.email, user.password);
     const session = await ApiClient.startSession(svc.url, user.email, user.password);
-    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{ id: string; email: string }>;
+    const list = (await svc.admin.get('/api/v1/users')).body.data as Array<{
+      id: string;
+      email: string;
+    }>;
     const id = list.find((entry) => entry.email === user.email)?.id ?? '';
 
     const response = await svc.admin.patch(`/api/v1/users/${id}`, { is_active: false });
@@ -79,7 +95,10 @@ describe('user management', () => {
   });
 
   it('rejects unknown user and bad role', async () => {
-    assert.equal((await svc.admin.patch('/api/v1/users/usr_missing', { role: 'Admin' })).status, 404);
+    assert.equal(
+      (await svc.admin.patch('/api/v1/users/usr_missing', { role: 'Admin' })).status,
+      404,
+    );
     const bad = await svc.admin.patch(`/api/v1/users/${adminId}`, { role: 'Root' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.field, 'role');
@@ -87,7 +106,10 @@ describe('user management', () => {
 
   it('non-Admins cannot change users', async () => {
     const engineer = await svc.userClient('Engineer');
-    assert.equal((await engineer.patch(`/api/v1/users/${adminId}`, { is_active: false })).status, 403);
+    assert.equal(
+      (await engineer.patch(`/api/v1/users/${adminId}`, { is_active: false })).status,
+      403,
+    );
   });
 
   it('the first Admin can still sign in', async () => {

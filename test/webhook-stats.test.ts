@@ -36,10 +36,14 @@ describe('webhook statistics', () => {
     assert.equal((await svc.admin.post(`/api/v1/reports/${report.body.id}/submit`)).status, 200);
     await receiver.waitFor(2);
 
-    const webhook = await eventually(async () => {
-      const response = await svc.admin.get(`/api/v1/webhooks/${created.body.id}`);
-      return response.body.attempts_24h === 2 ? response.body : undefined;
-    }, 10_000, 'two recorded attempts');
+    const webhook = await eventually(
+      async () => {
+        const response = await svc.admin.get(`/api/v1/webhooks/${created.body.id}`);
+        return response.body.attempts_24h === 2 ? response.body : undefined;
+      },
+      10_000,
+      'two recorded attempts',
+    );
     assert.equal(webhook.success_rate_24h, 0.5);
     assert.equal(webhook.last_attempt.succeeded, true);
     assert.equal(webhook.last_attempt.status_code, 204);

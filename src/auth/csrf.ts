@@ -26,7 +26,10 @@ export function assertSameOrigin(request: FastifyRequest, publicOrigin: string |
   const origin = request.headers.origin;
   if (typeof origin === 'string') {
     if (origin !== expected) {
-      throw new AppError('csrf_failed', `Cross-site request rejected: Origin ${origin} is not ${expected}.`);
+      throw new AppError(
+        'csrf_failed',
+        `Cross-site request rejected: Origin ${origin} is not ${expected}.`,
+      );
     }
     return;
   }
@@ -37,10 +40,16 @@ export function assertSameOrigin(request: FastifyRequest, publicOrigin: string |
   try {
     refererOrigin = new URL(referer).origin;
   } catch {
-    throw new AppError('csrf_failed', 'Cross-site request rejected: the Referer header is not a URL.');
+    throw new AppError(
+      'csrf_failed',
+      'Cross-site request rejected: the Referer header is not a URL.',
+    );
   }
   if (refererOrigin !== expected) {
-    throw new AppError('csrf_failed', `Cross-site request rejected: Referer ${refererOrigin} is not ${expected}.`);
+    throw new AppError(
+      'csrf_failed',
+      `Cross-site request rejected: Referer ${refererOrigin} is not ${expected}.`,
+    );
   }
 }
 

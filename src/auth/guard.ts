@@ -58,11 +58,22 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
     request.log = request.log.child({ user_id: principal.id, role: principal.role });
     reply.log = request.log;
     if (request.browserSession && !isSafeMethod(request.method)) {
-      assertSameOrigin(request, publicOrigin);
-      assertCsrfToken(request, request.browserSession.csrfToken);
+      try {
+        assertSameOrigin(request, publicOrigin);
+        assertCsrfToken(request, request.browserSession.csrfToken);
+      } catch (error) {
+        request.log.warn(
+          { origin: request.headers.origin ?? null, reason: (error as Error).message },
+          'cross-site request rejected',
+        );
+        throw error;
+      }
     }
     if (!roles.includes(principal.role)) {
-      throw new AppError('forbidden', `This action needs the role ${roles.join(' or ')}; you are ${principal.role}.`);
+      throw new AppError(
+        'forbidden',
+        `This action needs the role ${roles.join(' or ')}; you are ${principal.role}.`,
+      );
     }
   });
 }
@@ -89,6 +100,7 @@ async function authenticate(
 
 /** The caller of a route that declares roles; the guard has already checked it exists. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (request.principal === null) throw new AppError('unauthorized', 'A valid bearer token is required.');
+  if (request.principal === null)
+    throw new AppError('unauthorized', 'A valid bearer token is required.');
   return request.principal;
 }

@@ -4,7 +4,11 @@ import { ErrorBody, errorResponses, IdParams, Timestamp } from '../http/schemas.
 import { ALL_ROLES, principalOf } from './guard.js';
 import type { AuthService } from './service.js';
 
-export const RoleSchema = Type.Union([Type.Literal('Admin'), Type.Literal('Engineer'), Type.Literal('Approver')]);
+export const RoleSchema = Type.Union([
+  Type.Literal('Admin'),
+  Type.Literal('Engineer'),
+  Type.Literal('Approver'),
+]);
 
 const UserSchema = Type.Object({
   id: Type.String(),
@@ -101,7 +105,8 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
     },
     async (request) => {
       const user = await auth.updateUser(request.params.id, request.body);
-      request.log.info({ target_user_id: user.id, fields: Object.keys(request.body) }, 'user updated');
+      const fields = Object.keys(request.body);
+      request.log.info({ target_user_id: user.id, fields }, 'user updated');
       return user;
     },
   );

@@ -167,7 +167,11 @@ export class AuthService {
    */
   async updateUser(id: string, patch: UserPatch): Promise<PublicUser> {
     return this.db.transaction().execute(async (trx) => {
-      const current = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const current = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!current) throw notFound('user', id);
 
       const changes: Partial<UserRow> = {};

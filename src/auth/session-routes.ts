@@ -9,7 +9,9 @@ import { RoleSchema } from './routes.js';
 const SessionSchema = Type.Object({
   user: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
   csrf_token: Type.Union([Type.String(), Type.Null()], {
-    description: 'Send in the x-csrf-token header of every POST, PUT, PATCH and DELETE; null for bearer tokens.',
+    description:
+      'Send in the x-csrf-token header of every POST, PUT, PATCH and DELETE. ' +
+      'Null for bearer tokens.',
   }),
   expires_at: Type.Union([Timestamp, Type.Null()]),
 });
@@ -32,12 +34,22 @@ export function registerSessionRoutes(app: App, options: AuthGuardOptions): void
         tags: ['auth'],
         summary: 'Sign in a browser: sets the session cookie and returns the CSRF token',
         body: Credentials,
-        response: { 200: SessionSchema, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+        response: {
+          200: SessionSchema,
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          429: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
       assertSameOrigin(request, publicOrigin);
-      const user = await auth.verifyCredentials(request.body.email, request.body.password, request.ip);
+      const user = await auth.verifyCredentials(
+        request.body.email,
+        request.body.password,
+        request.ip,
+      );
       const started = await sessions.start(user.id, request.cookies[SESSION_COOKIE]);
       setSessionCookie(reply, started.token, started.expiresAt, isHttps(request, publicOrigin));
       request.log.info({ user_id: user.id }, 'browser session started');
@@ -98,7 +110,12 @@ function isHttps(request: FastifyRequest, publicOrigin: string | undefined): boo
   return ownOrigin(request, publicOrigin).startsWith('https:');
 }
 
-function setSessionCookie(reply: FastifyReply, token: string, expiresAt: number, secure: boolean): void {
+function setSessionCookie(
+  reply: FastifyReply,
+  token: string,
+  expiresAt: number,
+  secure: boolean,
+): void {
   void reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,

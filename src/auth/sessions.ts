@@ -82,7 +82,10 @@ export class SessionService {
 
   /** Deletes expired sessions; returns how many. */
   async pruneExpired(): Promise<number> {
-    const result = await this.db.deleteFrom('sessions').where('expires_at', '<=', this.now()).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where('expires_at', '<=', this.now())
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

@@ -5,6 +5,12 @@ export interface LoginThrottleOptions {
   readonly maxFailures: number;
   /** How long a lockout lasts, and how long a failure is remembered. */
   readonly lockoutMs: number;
+  /** Called when an email or an address becomes locked out, e.g. to log it. */
+  readonly onLockout?: (lockout: {
+    kind: 'email' | 'address';
+    address: string;
+    until: number;
+  }) => void;
   readonly now?: () => number;
 }
 
@@ -66,8 +72,12 @@ export class LoginThrottle {
   recordFailure(email: string, address: string): void {
     const now = this.#now();
     if (this.#counters.size > MAX_TRACKED_KEYS) this.#prune(now);
-    this.#increment(emailKey(email), this.options.maxFailures, now);
-    this.#increment(addressKey(address), this.#addressLimit(), now);
+    if (this.#increment(emailKey(email), this.options.maxFailures, now)) {
+      this.options.onLockout?.({ kind: 'email', address, until: now + this.options.lockoutMs });
+    }
+    if (this.#increment(addressKey(address), this.#addressLimit(), now)) {
+      this.options.onLockout?.({ kind: 'address', address, until: now + this.options.lockoutMs });
+    }
   }
 
   /**
@@ -97,15 +107,17 @@ export class LoginThrottle {
     return counter;
   }
 
-  #increment(key: string, limit: number, now: number): void {
+  /** Counts one failure; returns true when it starts a lockout. */
+  #increment(key: string, limit: number, now: number): boolean {
     const counter = this.#counter(key, now) ?? { failures: 0, firstFailureAt: now, lockedUntil: 0 };
     counter.failures += 1;
-    if (counter.failures >= limit) {
-      counter.lockedUntil = now + this.options.lockoutMs;
-      counter.failures = 0;
-      counter.firstFailureAt = now;
-    }
     this.#counters.set(key, counter);
+    if (counter.failures < limit) return false;
+
+    counter.lockedUntil = now + this.options.lockoutMs;
+    counter.failures = 0;
+    counter.firstFailureAt = now;
+    return true;
   }
 
   #expired(counter: Counter, now: number): boolean {

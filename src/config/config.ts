@@ -183,7 +183,10 @@ function readOrigin(text: string | undefined, name: string): string | undefined 
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError(name, `"${text}" is not an http or https URL; write for example https://hooks.example.com.`);
+    throw new ConfigError(
+      name,
+      `"${text}" is not an http or https URL; write for example https://hooks.example.com.`,
+    );
   }
   return url.origin;
 }

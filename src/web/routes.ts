@@ -56,7 +56,10 @@ export async function registerConsoleRoutes(app: App, options: ConsoleOptions): 
   const indexFile = path.join(root, 'index.html');
   const indexHtml = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8') : undefined;
   if (indexHtml === undefined) {
-    options.logger.warn({ root }, 'console is not built; run npm run build to serve /webhooks/manage');
+    options.logger.warn(
+      { root },
+      'console is not built; run npm run build to serve /webhooks/manage',
+    );
   } else {
     await app.register(fastifyStatic, {
       root: path.join(root, 'assets'),
@@ -82,7 +85,10 @@ export async function registerConsoleRoutes(app: App, options: ConsoleOptions): 
   app.get('/console', hidden, async (request, reply) => {
     const session = await sessionOf(request, options.sessions);
     if (!session) return reply.redirect(loginUrl('/console'), 302);
-    return reply.redirect(session.principal.role === 'Admin' ? '/webhooks/manage' : '/console/reports', 302);
+    return reply.redirect(
+      session.principal.role === 'Admin' ? '/webhooks/manage' : '/console/reports',
+      302,
+    );
   });
   app.get(LOGIN_PATH, hidden, async (_request, reply) => sendPage(reply, 200));
 

@@ -53,7 +53,8 @@ export const WebhookSchema = Type.Object({
   last_triggered: NullableTimestamp,
   trigger_count: Type.Integer(),
   success_rate_24h: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
-    description: 'Share of delivery attempts in the last 24 hours that succeeded; null without attempts.',
+    description:
+      'Share of delivery attempts in the last 24 hours that succeeded; null without attempts.',
   }),
   attempts_24h: Type.Integer({ description: 'Delivery attempts in the last 24 hours.' }),
   last_attempt: Type.Union([

@@ -17,7 +17,11 @@ export interface WebhookStats {
   last_attempt: LastAttempt | null;
 }
 
-export const EMPTY_STATS: WebhookStats = { success_rate_24h: null, attempts_24h: 0, last_attempt: null };
+export const EMPTY_STATS: WebhookStats = {
+  success_rate_24h: null,
+  attempts_24h: 0,
+  last_attempt: null,
+};
 
 /**
  * Computes delivery statistics of the given webhooks from their attempts. An attempt

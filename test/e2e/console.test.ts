@@ -13,14 +13,28 @@ const SCREENSHOT_DIR = process.env.CONSOLE_SCREENSHOT_DIR;
 
 async function screenshot(page: Page, name: string): Promise<void> {
   if (SCREENSHOT_DIR === undefined || SCREENSHOT_DIR === '') return;
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({
+    path: path.join(SCREENSHOT_DIR, `${name}.png`),
+    fullPage: true,
+    animations: 'disabled',
+  });
 }
 
-async function signIn(context: BrowserContext, baseUrl: string, email: string, password: string, start: string) {
+async function signIn(
+  context: BrowserContext,
+  baseUrl: string,
+  email: string,
+  password: string,
+  start: string,
+) {
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   await page.goto(baseUrl + start);
-  assert.equal(new URL(page.url()).pathname, '/console/login', `${start} sends a signed-out browser to login`);
+  assert.equal(
+    new URL(page.url()).pathname,
+    '/console/login',
+    `${start} sends a signed-out browser to login`,
+  );
   assert.equal(new URL(page.url()).searchParams.get('next'), start);
 
   // Keyboard only: the email field, Tab to the password, Enter to submit.
@@ -66,10 +80,15 @@ describe('admin console in Chromium', () => {
     await admin.getByRole('checkbox', { name: /^submission/ }).check();
     await admin.getByRole('button', { name: 'Create webhook' }).click();
 
-    const urlField = admin.locator('.field', { has: admin.getByLabel('Endpoint URL', { exact: true }) });
+    const urlField = admin.locator('.field', {
+      has: admin.getByLabel('Endpoint URL', { exact: true }),
+    });
     await urlField.locator('.field-error').waitFor();
     assert.match(await urlField.locator('.field-error').innerText(), /private network address/);
-    assert.equal(await admin.getByLabel('Endpoint URL', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.equal(
+      await admin.getByLabel('Endpoint URL', { exact: true }).getAttribute('aria-invalid'),
+      'true',
+    );
     await screenshot(admin, 'webhook-form-error');
 
     await admin.getByLabel('Endpoint URL', { exact: true }).fill(receiver.url);
@@ -92,13 +111,22 @@ describe('admin console in Chromium', () => {
   it('hides saved header values when editing', async () => {
     await admin.getByRole('link', { name: 'Edit' }).click();
     await admin.getByRole('heading', { name: 'Edit Quality system' }).waitFor();
-    assert.equal(await admin.getByLabel('Header 1 name', { exact: true }).inputValue(), 'Authorization');
+    assert.equal(
+      await admin.getByLabel('Header 1 name', { exact: true }).inputValue(),
+      'Authorization',
+    );
     assert.equal(await admin.getByLabel('Header 1 value', { exact: true }).inputValue(), '');
-    assert.match((await admin.getByLabel('Header 1 value', { exact: true }).getAttribute('placeholder')) ?? '', /Hidden/);
+    assert.match(
+      (await admin.getByLabel('Header 1 value', { exact: true }).getAttribute('placeholder')) ?? '',
+      /Hidden/,
+    );
     await admin.getByLabel('Name', { exact: true }).fill('Quality system EU');
     await admin.getByRole('button', { name: 'Save changes' }).click();
     await admin.getByRole('heading', { name: 'Quality system EU' }).waitFor();
-    assert.equal((await svc.admin.get(`/api/v1/webhooks/${webhookId}`)).body.name, 'Quality system EU');
+    assert.equal(
+      (await svc.admin.get(`/api/v1/webhooks/${webhookId}`)).body.name,
+      'Quality system EU',
+    );
   });
 
   it('tests the endpoint and reveals the secret', async () => {
@@ -116,7 +144,8 @@ describe('admin console in Chromium', () => {
 
     await admin.getByRole('button', { name: 'Reveal secret' }).click();
     await admin.getByRole('button', { name: 'Copy' }).waitFor();
-    const secret = (await svc.admin.get(`/api/v1/webhooks/${webhookId}/secret`)).body.secret as string;
+    const secret = (await svc.admin.get(`/api/v1/webhooks/${webhookId}/secret`)).body
+      .secret as string;
     assert.equal(await admin.getByTestId('secret').innerText(), secret);
     await admin.getByText('How to verify a request (Node.js)').click();
     await screenshot(admin, 'webhook-detail');
@@ -142,8 +171,20 @@ describe('admin console in Chromium', () => {
     const approverUser = await svc.createUser('Approver');
     const engineerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const approverContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const engineer = await signIn(engineerContext, svc.url, engineerUser.email, engineerUser.password, '/console/reports');
-    const approver = await signIn(approverContext, svc.url, approverUser.email, approverUser.password, '/console/reports');
+    const engineer = await signIn(
+      engineerContext,
+      svc.url,
+      engineerUser.email,
+      engineerUser.password,
+      '/console/reports',
+    );
+    const approver = await signIn(
+      approverContext,
+      svc.url,
+      approverUser.email,
+      approverUser.password,
+      '/console/reports',
+    );
 
     await engineer.getByLabel('Title', { exact: true }).fill('Pump station 4');
     await engineer.getByLabel('Reference', { exact: true }).fill('SAT-2026-0042');
@@ -159,7 +200,9 @@ describe('admin console in Chromium', () => {
     await approverRow.getByRole('button', { name: 'Reject' }).click();
     await approverRow.getByRole('button', { name: 'Reject report' }).click();
     await approverRow.locator('.field-error').waitFor();
-    await approverRow.getByLabel('Reason for rejecting', { exact: true }).fill('Torque values missing.');
+    await approverRow
+      .getByLabel('Reason for rejecting', { exact: true })
+      .fill('Torque values missing.');
     await approverRow.getByRole('button', { name: 'Reject report' }).click();
     await approverRow.getByText('REJECTED', { exact: true }).waitFor();
 
@@ -174,14 +217,20 @@ describe('admin console in Chromium', () => {
     await screenshot(approver, 'reports');
 
     const received = await receiver.waitFor(6);
-    const types = received.slice(1).map((request) => JSON.parse(request.body).event_type ?? JSON.parse(request.body).type);
+    const types = received
+      .slice(1)
+      .map((request) => JSON.parse(request.body).event_type ?? JSON.parse(request.body).type);
     assert.equal(types.length, 5);
 
     await engineer.goto(`${svc.url}/webhooks/manage`);
     await engineer.getByRole('heading', { name: 'This page needs the Admin role' }).waitFor();
     const response = await engineer.request.get(`${svc.url}/webhooks/manage`, { maxRedirects: 0 });
     assert.equal(response.status(), 403);
-    assert.equal(await engineer.getByRole('link', { name: 'Webhooks', exact: true }).count(), 0, 'no Admin links for Engineers');
+    assert.equal(
+      await engineer.getByRole('link', { name: 'Webhooks', exact: true }).count(),
+      0,
+      'no Admin links for Engineers',
+    );
     await screenshot(engineer, 'forbidden');
     await engineerContext.close();
     await approverContext.close();
@@ -190,19 +239,31 @@ describe('admin console in Chromium', () => {
   it('shows deliveries and attempts and redelivers', async () => {
     await admin.goto(`${svc.url}/webhooks/manage/${webhookId}`);
     const rows = admin.locator('section[aria-labelledby="deliveries-title"] tbody tr');
-    await eventually(async () => {
-      await admin.getByRole('button', { name: 'Refresh' }).click();
-      await admin.waitForTimeout(100);
-      return (await rows.count()) === 5 ? true : undefined;
-    }, 10_000, 'five deliveries in the table');
+    await eventually(
+      async () => {
+        await admin.getByRole('button', { name: 'Refresh' }).click();
+        await admin.waitForTimeout(100);
+        return (await rows.count()) === 5 ? true : undefined;
+      },
+      10_000,
+      'five deliveries in the table',
+    );
     assert.match(await rows.first().innerText(), /completion/, 'newest first');
 
     await admin.getByLabel('Event type', { exact: true }).selectOption('submission');
-    await eventually(async () => ((await rows.count()) === 2 ? true : undefined), 5_000, 'two submissions');
+    await eventually(
+      async () => ((await rows.count()) === 2 ? true : undefined),
+      5_000,
+      'two submissions',
+    );
     await admin.getByLabel('Status', { exact: true }).selectOption('failed');
     await admin.getByText('No deliveries match').waitFor();
     await admin.getByLabel('Status', { exact: true }).selectOption('succeeded');
-    await eventually(async () => ((await rows.count()) === 2 ? true : undefined), 5_000, 'two succeeded');
+    await eventually(
+      async () => ((await rows.count()) === 2 ? true : undefined),
+      5_000,
+      'two succeeded',
+    );
 
     await rows.first().getByRole('link').click();
     await admin.getByRole('heading', { name: /submission delivery/ }).waitFor();
@@ -220,11 +281,17 @@ describe('admin console in Chromium', () => {
     await admin.getByRole('button', { name: 'Send again' }).click();
     await admin.getByText('Queued to be sent again').waitFor();
     await receiver.waitFor(before + 1);
-    await eventually(async () => {
-      await admin.getByRole('button', { name: 'Refresh' }).click();
-      await admin.waitForTimeout(100);
-      return (await admin.getByRole('article', { name: 'Attempt 2' }).count()) === 1 ? true : undefined;
-    }, 10_000, 'the second attempt');
+    await eventually(
+      async () => {
+        await admin.getByRole('button', { name: 'Refresh' }).click();
+        await admin.waitForTimeout(100);
+        return (await admin.getByRole('article', { name: 'Attempt 2' }).count()) === 1
+          ? true
+          : undefined;
+      },
+      10_000,
+      'the second attempt',
+    );
     assert.match(await admin.getByRole('article', { name: 'Attempt 2' }).innerText(), /manual/);
   });
 
@@ -264,15 +331,23 @@ describe('admin console in Chromium', () => {
     await admin.getByLabel('Email', { exact: true }).fill('new.approver@example.test');
     await admin.getByLabel('Password', { exact: true }).fill('short');
     await admin.getByRole('button', { name: 'Add user' }).click();
-    const passwordField = admin.locator('.field', { has: admin.getByLabel('Password', { exact: true }) });
+    const passwordField = admin.locator('.field', {
+      has: admin.getByLabel('Password', { exact: true }),
+    });
     assert.match(await passwordField.locator('.field-error').innerText(), /12/);
     await admin.getByLabel('Password', { exact: true }).fill('a-long-enough-password');
     await admin.getByRole('combobox', { name: 'Role', exact: true }).selectOption('Approver');
     await admin.getByRole('button', { name: 'Add user' }).click();
     await admin.getByText('new.approver@example.test can now sign in as Approver.').waitFor();
     await admin.getByRole('switch', { name: 'new.approver@example.test active' }).click();
-    await admin.getByRole('row', { name: /new\.approver/ }).getByText('Inactive').waitFor();
-    assert.equal(await admin.getByRole('switch', { name: 'new.approver@example.test active' }).isChecked(), false);
+    await admin
+      .getByRole('row', { name: /new\.approver/ })
+      .getByText('Inactive')
+      .waitFor();
+    assert.equal(
+      await admin.getByRole('switch', { name: 'new.approver@example.test active' }).isChecked(),
+      false,
+    );
     await screenshot(admin, 'users');
   });
 
@@ -330,7 +405,10 @@ describe('admin console in Chromium', () => {
     }
     await page.getByLabel('Password', { exact: true }).fill('wrong-password-3');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').getByText(/Too many failed sign-ins; try again in/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/Too many failed sign-ins; try again in/)
+      .waitFor();
     await screenshot(page, 'login-locked');
     await context.close();
   });
@@ -351,7 +429,9 @@ async function freePort(receiverUrl: string): Promise<number> {
  * the service on load. SameSite=Lax lets the browser send the session cookie with it, so
  * only the Origin and CSRF token checks stand in the way.
  */
-async function startAttackerPage(serviceUrl: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function startAttackerPage(
+  serviceUrl: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const html = `<!doctype html><form method="post" action="${serviceUrl}/api/v1/webhooks" enctype="text/plain">
 <input name='{"name":"evil","url":"http://127.0.0.2:9/x","event_types":["submission"],"x":"' value='"}'>
 </form><script>document.forms[0].submit()</script>`;

@@ -22,7 +22,11 @@ export class ApiClient {
    * Signs in as a browser does: the client sends the session cookie, this origin and the
    * session's CSRF token, and no bearer token.
    */
-  static async startSession(baseUrl: string, email: string, password: string): Promise<BrowserSession> {
+  static async startSession(
+    baseUrl: string,
+    email: string,
+    password: string,
+  ): Promise<BrowserSession> {
     const anonymous = new ApiClient(baseUrl, undefined, { origin: baseUrl });
     const response = await anonymous.post('/api/v1/auth/login', { email, password });
     if (response.status !== 200) throw new Error(`login failed: ${JSON.stringify(response.body)}`);
@@ -77,7 +81,12 @@ export class ApiClient {
     const headers: Record<string, string> = { ...this.extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (text !== undefined) headers['content-type'] = contentType;
-    const response = await fetch(this.baseUrl + path, { method, headers, body: text, redirect: 'manual' });
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: text,
+      redirect: 'manual',
+    });
     const raw = await response.text();
     let parsed: unknown = raw;
     try {

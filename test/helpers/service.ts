@@ -21,7 +21,10 @@ export interface TestService {
   /** A client signed in as the first Admin. */
   readonly admin: ApiClient;
   /** Creates a user with the role and returns the credentials. */
-  createUser(role: 'Admin' | 'Engineer' | 'Approver', email?: string): Promise<{ email: string; password: string }>;
+  createUser(
+    role: 'Admin' | 'Engineer' | 'Approver',
+    email?: string,
+  ): Promise<{ email: string; password: string }>;
   /** Creates a user with the role and returns a client signed in as that user. */
   userClient(role: 'Admin' | 'Engineer' | 'Approver', email?: string): Promise<ApiClient>;
   close(): Promise<void>;
@@ -66,7 +69,9 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     const address = email ?? `${role.toLowerCase()}${users}@example.test`;
     const password = `${role}-password-${users}-long`;
     const created = await admin.post('/api/v1/users', { email: address, password, role });
-    if (created.status !== 201) throw new Error(`creating user failed: ${JSON.stringify(created.body)}`);
+    if (created.status !== 201) {
+      throw new Error(`creating user failed: ${JSON.stringify(created.body)}`);
+    }
     return { email: address, password };
   };
   return {

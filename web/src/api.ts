@@ -146,7 +146,11 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'network_error', 'The service could not be reached; check your connection and retry.');
+    throw new ApiError(
+      0,
+      'network_error',
+      'The service could not be reached; check your connection and retry.',
+    );
   }
 
   const text = await response.text();

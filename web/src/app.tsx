@@ -45,7 +45,12 @@ function SignedIn() {
       });
   }, []);
 
-  if (error !== null) return <p class="page-message" role="alert">{error}</p>;
+  if (error !== null)
+    return (
+      <p class="page-message" role="alert">
+        {error}
+      </p>
+    );
   if (session === null) return <p class="page-message">Loading…</p>;
 
   const signOut = async () => {
@@ -63,7 +68,10 @@ function SignedIn() {
           <Route path="/webhooks/manage" component={adminOnly(WebhookListPage)} />
           <Route path="/webhooks/manage/new" component={adminOnly(WebhookFormPage)} />
           <Route path="/webhooks/manage/:id/edit" component={adminOnly(WebhookFormPage)} />
-          <Route path="/webhooks/manage/:id/deliveries/:deliveryId" component={adminOnly(DeliveryPage)} />
+          <Route
+            path="/webhooks/manage/:id/deliveries/:deliveryId"
+            component={adminOnly(DeliveryPage)}
+          />
           <Route path="/webhooks/manage/:id" component={adminOnly(WebhookDetailPage)} />
           <Route path="/console/users" component={adminOnly(UsersPage)} />
           <Route path="/console/reports" component={ReportsPage} />

@@ -18,7 +18,12 @@ export function useSession(): SessionState {
 
 /** The login page's return address, limited to paths on this site. */
 export function safeNext(next: string | undefined): string {
-  if (next === undefined || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) {
+  if (
+    next === undefined ||
+    !next.startsWith('/') ||
+    next.startsWith('//') ||
+    next.startsWith('/\\')
+  ) {
     return '/console';
   }
   return next;

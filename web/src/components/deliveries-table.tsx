@@ -13,7 +13,13 @@ interface Page {
 }
 
 /** A webhook's deliveries, newest first, filtered by status and event type, page by page. */
-export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; eventTypes: string[] }) {
+export function DeliveriesTable({
+  webhookId,
+  eventTypes,
+}: {
+  webhookId: string;
+  eventTypes: string[];
+}) {
   const [status, setStatus] = useState('');
   const [eventType, setEventType] = useState('');
   // Cursors of the pages before the current one; the last entry is the current page's cursor.
@@ -51,7 +57,11 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
       <div class="filters">
         <div class="field">
           <label for="filter-status">Status</label>
-          <select id="filter-status" value={status} onChange={(e) => filter(() => setStatus((e.target as HTMLSelectElement).value))}>
+          <select
+            id="filter-status"
+            value={status}
+            onChange={(e) => filter(() => setStatus((e.target as HTMLSelectElement).value))}
+          >
             <option value="">All statuses</option>
             {STATUSES.map((item) => (
               <option key={item} value={item}>
@@ -62,7 +72,11 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
         </div>
         <div class="field">
           <label for="filter-event">Event type</label>
-          <select id="filter-event" value={eventType} onChange={(e) => filter(() => setEventType((e.target as HTMLSelectElement).value))}>
+          <select
+            id="filter-event"
+            value={eventType}
+            onChange={(e) => filter(() => setEventType((e.target as HTMLSelectElement).value))}
+          >
             <option value="">All event types</option>
             {eventTypes.map((item) => (
               <option key={item} value={item}>
@@ -74,7 +88,9 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
       </div>
       {error && <Alert>{error}</Alert>}
       {page !== null && page.data.length === 0 && (
-        <p class="muted">No deliveries match. Deliveries appear here when a report event is sent to this webhook.</p>
+        <p class="muted">
+          No deliveries match. Deliveries appear here when a report event is sent to this webhook.
+        </p>
       )}
       {page !== null && page.data.length > 0 && (
         <div class="table-wrap">
@@ -84,7 +100,9 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
                 <th scope="col">Created</th>
                 <th scope="col">Event type</th>
                 <th scope="col">Status</th>
-                <th scope="col" class="num">Attempts</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
                 <th scope="col">Last result</th>
               </tr>
             </thead>
@@ -92,7 +110,9 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
               {page.data.map((delivery) => (
                 <tr key={delivery.id}>
                   <td data-label="Created">
-                    <a href={`/webhooks/manage/${webhookId}/deliveries/${delivery.id}`}>{formatTime(delivery.created_at)}</a>
+                    <a href={`/webhooks/manage/${webhookId}/deliveries/${delivery.id}`}>
+                      {formatTime(delivery.created_at)}
+                    </a>
                   </td>
                   <td data-label="Event type">{delivery.event_type}</td>
                   <td data-label="Status">
@@ -102,7 +122,10 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
                     {delivery.attempt_count}
                   </td>
                   <td data-label="Last result">
-                    {delivery.last_error ?? (delivery.last_status_code === null ? '—' : `HTTP ${delivery.last_status_code}`)}
+                    {delivery.last_error ??
+                      (delivery.last_status_code === null
+                        ? '—'
+                        : `HTTP ${delivery.last_status_code}`)}
                   </td>
                 </tr>
               ))}
@@ -111,7 +134,12 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
         </div>
       )}
       <nav class="pager" aria-label="Deliveries pages">
-        <button type="button" class="button" disabled={cursors.length <= 1} onClick={() => setCursors((list) => list.slice(0, -1))}>
+        <button
+          type="button"
+          class="button"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((list) => list.slice(0, -1))}
+        >
           Newer
         </button>
         <span class="muted">Page {cursors.length}</span>
@@ -119,7 +147,9 @@ export function DeliveriesTable({ webhookId, eventTypes }: { webhookId: string; 
           type="button"
           class="button"
           disabled={!page?.next_cursor}
-          onClick={() => page?.next_cursor && setCursors((list) => [...list, page.next_cursor ?? undefined])}
+          onClick={() =>
+            page?.next_cursor && setCursors((list) => [...list, page.next_cursor ?? undefined])
+          }
         >
           Older
         </button>

@@ -53,7 +53,13 @@ export function FieldError({ id, message }: { id: string; message: string | unde
 }
 
 /** A message box for an error that belongs to no single field. */
-export function Alert({ children, tone = 'error' }: { children: ComponentChildren; tone?: 'error' | 'success' }) {
+export function Alert({
+  children,
+  tone = 'error',
+}: {
+  children: ComponentChildren;
+  tone?: 'error' | 'success';
+}) {
   return (
     <div class={`alert alert-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
       {children}

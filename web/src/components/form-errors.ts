@@ -22,7 +22,9 @@ export function useFormErrors(): FormErrors {
     general,
     of: (field) =>
       fields[field] ??
-      Object.entries(fields).find(([name]) => name.startsWith(`${field}.`) && !name.startsWith('headers.'))?.[1],
+      Object.entries(fields).find(
+        ([name]) => name.startsWith(`${field}.`) && !name.startsWith('headers.'),
+      )?.[1],
     show: (error) => {
       if (error instanceof ApiError && error.field !== undefined) {
         setFields({ [error.field]: error.message });

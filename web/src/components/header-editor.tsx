@@ -35,8 +35,8 @@ export function HeaderEditor({ rows, onChange, errorOf, error }: HeaderEditorPro
     <fieldset class="fieldset" aria-describedby="headers-hint">
       <legend>Custom headers</legend>
       <p class="hint" id="headers-hint">
-        Sent with every request, for example an Authorization header for the receiver. Saved
-        values are hidden; type a new value to replace one.
+        Sent with every request, for example an Authorization header for the receiver. Saved values
+        are hidden; type a new value to replace one.
       </p>
       {rows.map((row, index) => {
         const rowError = errorOf(row.name);
@@ -49,7 +49,9 @@ export function HeaderEditor({ rows, onChange, errorOf, error }: HeaderEditorPro
                 value={row.name}
                 autoComplete="off"
                 aria-invalid={rowError ? 'true' : undefined}
-                onInput={(event) => update(row.key, { name: (event.target as HTMLInputElement).value })}
+                onInput={(event) =>
+                  update(row.key, { name: (event.target as HTMLInputElement).value })
+                }
               />
             </div>
             <div class="field">
@@ -61,7 +63,9 @@ export function HeaderEditor({ rows, onChange, errorOf, error }: HeaderEditorPro
                 autoComplete="off"
                 placeholder={row.savedName !== null ? 'Hidden; leave empty to keep' : ''}
                 aria-invalid={rowError ? 'true' : undefined}
-                onInput={(event) => update(row.key, { value: (event.target as HTMLInputElement).value })}
+                onInput={(event) =>
+                  update(row.key, { value: (event.target as HTMLInputElement).value })
+                }
               />
             </div>
             <button
@@ -90,7 +94,10 @@ export function HeaderEditor({ rows, onChange, errorOf, error }: HeaderEditorPro
  * The `headers` member of a PATCH body: new or retyped values are set, removed or renamed
  * saved headers are null, and untouched saved headers are left out so they keep their values.
  */
-export function headersPatch(rows: readonly HeaderRow[], saved: readonly string[]): Record<string, string | null> {
+export function headersPatch(
+  rows: readonly HeaderRow[],
+  saved: readonly string[],
+): Record<string, string | null> {
   const patch: Record<string, string | null> = {};
   const kept = new Set<string>();
   for (const row of rows) {

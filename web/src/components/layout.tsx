@@ -15,9 +15,13 @@ export function Layout({ children }: { children: ComponentChildren }) {
 
   return (
     <div class="shell">
-      <a class="skip-link" href="#main">Skip to content</a>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <header class="topbar">
-        <a class="brand" href="/console">Report webhooks</a>
+        <a class="brand" href="/console">
+          Report webhooks
+        </a>
         <nav aria-label="Console">
           <ul class="nav-list">
             {links.map((link) => (

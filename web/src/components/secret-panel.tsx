@@ -53,8 +53,8 @@ export function SecretPanel({ webhookId }: { webhookId: string }) {
       <h2 id="secret-title">Signing secret</h2>
       <p class="hint">
         Every request carries webhook-id, webhook-timestamp and webhook-signature headers (Standard
-        Webhooks). The receiver recomputes the signature with this secret and drops requests that
-        do not match.
+        Webhooks). The receiver recomputes the signature with this secret and drops requests that do
+        not match.
       </p>
       {error && <Alert>{error}</Alert>}
       <div class="secret-row">

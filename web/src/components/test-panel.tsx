@@ -33,7 +33,10 @@ export function TestPanel({ webhookId }: { webhookId: string }) {
       {error && <Alert>{error}</Alert>}
       <div role="status" aria-live="polite">
         {result && (
-          <div class={`test-result ${result.success ? 'test-ok' : 'test-failed'}`} data-testid="test-result">
+          <div
+            class={`test-result ${result.success ? 'test-ok' : 'test-failed'}`}
+            data-testid="test-result"
+          >
             <p class="strong">
               {result.success
                 ? `Delivered: HTTP ${result.status_code ?? ''}`

@@ -33,13 +33,15 @@ export function DeliveryPage() {
     }
   };
 
-  if (delivery === null) return error ? <Alert>{error}</Alert> : <p class="muted">Loading delivery…</p>;
+  if (delivery === null)
+    return error ? <Alert>{error}</Alert> : <p class="muted">Loading delivery…</p>;
   const finished = delivery.status === 'succeeded' || delivery.status === 'failed';
 
   return (
     <section aria-labelledby="delivery-title" class="stack">
       <p class="breadcrumb">
-        <a href="/webhooks/manage">Webhooks</a> / <a href={`/webhooks/manage/${webhookId}`}>Webhook</a>
+        <a href="/webhooks/manage">Webhooks</a> /{' '}
+        <a href={`/webhooks/manage/${webhookId}`}>Webhook</a>
       </p>
       <div class="page-head">
         <div>
@@ -54,7 +56,12 @@ export function DeliveryPage() {
           <button type="button" class="button" onClick={() => setReload((n) => n + 1)}>
             Refresh
           </button>
-          <button type="button" class="button button-primary" disabled={!finished} onClick={() => void redeliver()}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={!finished}
+            onClick={() => void redeliver()}
+          >
             Send again
           </button>
         </div>

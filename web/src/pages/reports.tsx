@@ -39,9 +39,12 @@ export function ReportsPage() {
       <h1 id="reports-title">Reports</h1>
       <p class="muted">
         Engineers create and submit reports; Approvers approve, reject and complete them. Each step
-        sends its event (submission, approval, rejection, completion) to the webhooks that listen for it.
+        sends its event (submission, approval, rejection, completion) to the webhooks that listen
+        for it.
       </p>
-      {canAuthor && <NewReportForm onCreated={(report) => setReports((list) => [report, ...(list ?? [])])} />}
+      {canAuthor && (
+        <NewReportForm onCreated={(report) => setReports((list) => [report, ...(list ?? [])])} />
+      )}
       {error && <Alert>{error}</Alert>}
       {reports !== null && reports.length === 0 && <p class="muted">No reports yet.</p>}
       {reports !== null && reports.length > 0 && (
@@ -79,7 +82,11 @@ export function ReportsPage() {
                   </td>
                   <td data-label="Created">{formatTime(report.created_at)}</td>
                   <td data-label="Actions">
-                    <ReportActions report={report} onStep={(step) => void transition(report, step)} onRejected={replace} />
+                    <ReportActions
+                      report={report}
+                      onStep={(step) => void transition(report, step)}
+                      onRejected={replace}
+                    />
                   </td>
                 </tr>
               ))}
@@ -134,7 +141,12 @@ function ReportActions({ report, onStep, onRejected }: ReportActionsProps) {
           <button type="button" class="button" onClick={() => onStep('approve')}>
             Approve
           </button>
-          <button type="button" class="button button-danger" onClick={() => setRejecting((open) => !open)} aria-expanded={rejecting}>
+          <button
+            type="button"
+            class="button button-danger"
+            onClick={() => setRejecting((open) => !open)}
+            aria-expanded={rejecting}
+          >
             Reject
           </button>
         </>
@@ -154,7 +166,10 @@ function ReportActions({ report, onStep, onRejected }: ReportActionsProps) {
             aria-invalid={errors.of('reason') ? 'true' : undefined}
             onInput={(event) => setReason((event.target as HTMLTextAreaElement).value)}
           />
-          <FieldError id={`${reasonId}-error`} message={errors.of('reason') ?? errors.general ?? undefined} />
+          <FieldError
+            id={`${reasonId}-error`}
+            message={errors.of('reason') ?? errors.general ?? undefined}
+          />
           <button type="submit" class="button button-danger">
             Reject report
           </button>
@@ -167,7 +182,8 @@ function ReportActions({ report, onStep, onRejected }: ReportActionsProps) {
 function NewReportForm({ onCreated }: { onCreated: (report: Report) => void }) {
   const [values, setValues] = useState({ type: 'SAT', title: '', reference: '', client: '' });
   const errors = useFormErrors();
-  const set = (field: keyof typeof values) => (value: string) => setValues((current) => ({ ...current, [field]: value }));
+  const set = (field: keyof typeof values) => (value: string) =>
+    setValues((current) => ({ ...current, [field]: value }));
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -185,10 +201,38 @@ function NewReportForm({ onCreated }: { onCreated: (report: Report) => void }) {
       <h2 id="new-report-title">New report</h2>
       {errors.general && <Alert>{errors.general}</Alert>}
       <div class="form-row">
-        <TextField id="report-type" label="Type" value={values.type} onInput={set('type')} error={errors.of('type')} required />
-        <TextField id="report-title" label="Title" value={values.title} onInput={set('title')} error={errors.of('title')} required />
-        <TextField id="report-reference" label="Reference" value={values.reference} onInput={set('reference')} error={errors.of('reference')} required />
-        <TextField id="report-client" label="Client" value={values.client} onInput={set('client')} error={errors.of('client')} required />
+        <TextField
+          id="report-type"
+          label="Type"
+          value={values.type}
+          onInput={set('type')}
+          error={errors.of('type')}
+          required
+        />
+        <TextField
+          id="report-title"
+          label="Title"
+          value={values.title}
+          onInput={set('title')}
+          error={errors.of('title')}
+          required
+        />
+        <TextField
+          id="report-reference"
+          label="Reference"
+          value={values.reference}
+          onInput={set('reference')}
+          error={errors.of('reference')}
+          required
+        />
+        <TextField
+          id="report-client"
+          label="Client"
+          value={values.client}
+          onInput={set('client')}
+          error={errors.of('client')}
+          required
+        />
       </div>
       <div class="actions">
         <button type="submit" class="button button-primary">

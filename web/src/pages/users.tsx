@@ -58,7 +58,11 @@ export function UsersPage() {
                     <select
                       aria-label={`Role of ${user.email}`}
                       value={user.role}
-                      onChange={(event) => void change(user, { role: (event.target as HTMLSelectElement).value as Role })}
+                      onChange={(event) =>
+                        void change(user, {
+                          role: (event.target as HTMLSelectElement).value as Role,
+                        })
+                      }
                     >
                       {ROLES.map((role) => (
                         <option key={role} value={role}>
@@ -114,7 +118,16 @@ function NewUserForm({ onCreated }: { onCreated: (user: ManagedUser) => void }) 
       {errors.general && <Alert>{errors.general}</Alert>}
       {notice && <Alert tone="success">{notice}</Alert>}
       <div class="form-row">
-        <TextField id="new-email" label="Email" type="email" value={email} onInput={setEmail} error={errors.of('email')} autoComplete="off" required />
+        <TextField
+          id="new-email"
+          label="Email"
+          type="email"
+          value={email}
+          onInput={setEmail}
+          error={errors.of('email')}
+          autoComplete="off"
+          required
+        />
         <TextField
           id="new-password"
           label="Password"
@@ -128,7 +141,11 @@ function NewUserForm({ onCreated }: { onCreated: (user: ManagedUser) => void }) 
         />
         <div class="field">
           <label for="new-role">Role</label>
-          <select id="new-role" value={role} onChange={(event) => setRole((event.target as HTMLSelectElement).value as Role)}>
+          <select
+            id="new-role"
+            value={role}
+            onChange={(event) => setRole((event.target as HTMLSelectElement).value as Role)}
+          >
             {ROLES.map((item) => (
               <option key={item} value={item}>
                 {item}

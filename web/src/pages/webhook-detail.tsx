@@ -44,7 +44,8 @@ export function WebhookDetailPage() {
     }
   };
 
-  if (webhook === null) return error ? <Alert>{error}</Alert> : <p class="muted">Loading webhook…</p>;
+  if (webhook === null)
+    return error ? <Alert>{error}</Alert> : <p class="muted">Loading webhook…</p>;
 
   return (
     <section aria-labelledby="webhook-title" class="stack">
@@ -57,7 +58,11 @@ export function WebhookDetailPage() {
           <p class="url">{webhook.url}</p>
         </div>
         <div class="actions">
-          <Toggle checked={webhook.is_active} label={`${webhook.name} active`} onChange={(checked) => void setActive(checked)} />
+          <Toggle
+            checked={webhook.is_active}
+            label={`${webhook.name} active`}
+            onChange={(checked) => void setActive(checked)}
+          />
           <a class="button" href={`/webhooks/manage/${id}/edit`}>
             Edit
           </a>

@@ -48,7 +48,9 @@ export function WebhookFormPage() {
   }, [id]);
 
   const toggleType = (type: string, checked: boolean) =>
-    setSelected((current) => (checked ? [...current, type] : current.filter((item) => item !== type)));
+    setSelected((current) =>
+      checked ? [...current, type] : current.filter((item) => item !== type),
+    );
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -83,7 +85,9 @@ export function WebhookFormPage() {
   const title = existing === null ? 'New webhook' : `Edit ${existing.name}`;
   const submitLabel = existing === null ? 'Create webhook' : 'Save changes';
   const headerError = (header: string) =>
-    Object.entries(errors.fields).find(([field]) => field.toLowerCase() === `headers.${header.trim().toLowerCase()}`)?.[1];
+    Object.entries(errors.fields).find(
+      ([field]) => field.toLowerCase() === `headers.${header.trim().toLowerCase()}`,
+    )?.[1];
 
   return (
     <section aria-labelledby="form-title" class="narrow">
@@ -99,7 +103,14 @@ export function WebhookFormPage() {
       <h1 id="form-title">{title}</h1>
       <form class="card form" onSubmit={submit} noValidate>
         {errors.general && <Alert>{errors.general}</Alert>}
-        <TextField id="name" label="Name" value={name} onInput={setName} error={errors.of('name')} required />
+        <TextField
+          id="name"
+          label="Name"
+          value={name}
+          onInput={setName}
+          error={errors.of('name')}
+          required
+        />
         <TextField
           id="url"
           label="Endpoint URL"
@@ -121,7 +132,9 @@ export function WebhookFormPage() {
                   name="event_types"
                   value={type.name}
                   checked={selected.includes(type.name)}
-                  onChange={(event) => toggleType(type.name, (event.target as HTMLInputElement).checked)}
+                  onChange={(event) =>
+                    toggleType(type.name, (event.target as HTMLInputElement).checked)
+                  }
                 />
                 <span>
                   <span class="strong">{type.name}</span>
@@ -132,13 +145,25 @@ export function WebhookFormPage() {
           </div>
           <FieldError id="event_types-error" message={errors.of('event_types')} />
         </fieldset>
-        <HeaderEditor rows={headers} onChange={setHeaders} errorOf={headerError} error={errors.fields.headers} />
+        <HeaderEditor
+          rows={headers}
+          onChange={setHeaders}
+          errorOf={headerError}
+          error={errors.fields.headers}
+        />
         <label class="check">
-          <input type="checkbox" checked={isActive} onChange={(event) => setIsActive((event.target as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            checked={isActive}
+            onChange={(event) => setIsActive((event.target as HTMLInputElement).checked)}
+          />
           <span>Active: deliver events to this endpoint</span>
         </label>
         <div class="actions">
-          <a class="button" href={existing ? `/webhooks/manage/${existing.id}` : '/webhooks/manage'}>
+          <a
+            class="button"
+            href={existing ? `/webhooks/manage/${existing.id}` : '/webhooks/manage'}
+          >
             Cancel
           </a>
           <button type="submit" class="button button-primary" disabled={busy}>

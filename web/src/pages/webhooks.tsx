@@ -20,7 +20,9 @@ export function WebhookListPage() {
   const setActive = async (webhook: Webhook, isActive: boolean) => {
     setError(null);
     try {
-      const updated = await api.patch<Webhook>(`/api/v1/webhooks/${webhook.id}`, { is_active: isActive });
+      const updated = await api.patch<Webhook>(`/api/v1/webhooks/${webhook.id}`, {
+        is_active: isActive,
+      });
       setWebhooks((list) => list?.map((item) => (item.id === updated.id ? updated : item)) ?? null);
     } catch (caught) {
       setError(`Could not change ${webhook.name}: ${errorMessage(caught)}`);
@@ -49,8 +51,12 @@ export function WebhookListPage() {
                 <th scope="col">Event types</th>
                 <th scope="col">Active</th>
                 <th scope="col">Last triggered</th>
-                <th scope="col" class="num">Triggers</th>
-                <th scope="col" class="num">Success (24 h)</th>
+                <th scope="col" class="num">
+                  Triggers
+                </th>
+                <th scope="col" class="num">
+                  Success (24 h)
+                </th>
                 <th scope="col">Last attempt</th>
               </tr>
             </thead>
@@ -87,7 +93,9 @@ export function WebhookListPage() {
                   </td>
                   <td data-label="Success (24 h)" class="num">
                     {formatPercent(webhook.success_rate_24h)}
-                    {webhook.attempts_24h > 0 && <span class="muted small"> of {webhook.attempts_24h}</span>}
+                    {webhook.attempts_24h > 0 && (
+                      <span class="muted small"> of {webhook.attempts_24h}</span>
+                    )}
                   </td>
                   <td data-label="Last attempt">
                     <LastOutcome attempt={webhook.last_attempt} />
