@@ -81,7 +81,7 @@ export function SecretPanel({ webhookId }: { webhookId: string }) {
       </span>
       <details class="snippet">
         <summary>How to verify a request (Node.js)</summary>
-        <pre>
+        <pre tabIndex={0} aria-label="Verification code">
           <code>{VERIFY_SNIPPET}</code>
         </pre>
       </details>
