@@ -1,27 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { errorMessage } from '../format.js';
+import { VERIFY_SNIPPET } from '../verify-snippet.js';
 import { Alert } from './field.js';
-
-/** Verification code for a Node.js receiver that checks Standard Webhooks signatures without a library. */
-const VERIFY_SNIPPET = `import crypto from 'node:crypto';
-
-// secret: the whsec_ value above; body: the raw request body as text.
-function verifyWebhook(secret, headers, body) {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const id = headers['webhook-id'];
-  const timestamp = headers['webhook-timestamp'];
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
-
-  const expected = crypto.createHmac('sha256', key)
-    .update(\`\${id}.\${timestamp}.\${body}\`).digest();
-  return headers['webhook-signature'].split(' ').some((entry) => {
-    const [version, signature] = entry.split(',');
-    const received = Buffer.from(signature ?? '', 'base64');
-    return version === 'v1' && received.length === expected.length
-      && crypto.timingSafeEqual(received, expected);
-  });
-}`;
 
 export function SecretPanel({ webhookId }: { webhookId: string }) {
   const [secret, setSecret] = useState<string | null>(null);

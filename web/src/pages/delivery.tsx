@@ -1,6 +1,6 @@
 import { useRoute } from 'preact-iso';
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Attempt, type DeliveryDetail } from '../api.js';
+import { api, type Attempt, type DeliveryDetail, type Webhook } from '../api.js';
 import { Alert } from '../components/field.js';
 import { StatusBadge } from '../components/outcome.js';
 import { describeFailure, errorMessage, formatTime } from '../format.js';
@@ -14,6 +14,15 @@ export function DeliveryPage() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
+  const [webhookName, setWebhookName] = useState('Webhook');
+
+  useEffect(() => {
+    api
+      .get<Webhook>(`/api/v1/webhooks/${webhookId}`)
+      .then((webhook) => setWebhookName(webhook.name))
+      // The breadcrumb keeps its generic label when the name cannot be loaded.
+      .catch(() => undefined);
+  }, [webhookId]);
 
   useEffect(() => {
     api
@@ -41,7 +50,7 @@ export function DeliveryPage() {
     <section aria-labelledby="delivery-title" class="stack">
       <p class="breadcrumb">
         <a href="/webhooks/manage">Webhooks</a> /{' '}
-        <a href={`/webhooks/manage/${webhookId}`}>Webhook</a>
+        <a href={`/webhooks/manage/${webhookId}`}>{webhookName}</a>
       </p>
       <div class="page-head">
         <div>
