@@ -75,17 +75,17 @@ describe('LoginThrottle', () => {
     throttle.recordFailure('a@example.test', '127.0.0.1');
     throttle.recordFailure('A@example.test ', '127.0.0.1');
     assert.throws(
-      () => throttle.assertAllowed('a@example.test', '127.0.0.1'),
+      () => allowed(throttle, 'a@example.test', '127.0.0.1'),
       /try again in 60 seconds/,
     );
 
     now += 59_000;
     assert.throws(
-      () => throttle.assertAllowed('a@example.test', '127.0.0.1'),
+      () => allowed(throttle, 'a@example.test', '127.0.0.1'),
       /try again in 1 second\./,
     );
     now += 1_000;
-    assert.doesNotThrow(() => throttle.assertAllowed('a@example.test', '127.0.0.1'));
+    assert.doesNotThrow(() => allowed(throttle, 'a@example.test', '127.0.0.1'));
   });
 
   it('slows down from half the limit on', () => {
@@ -104,6 +104,22 @@ describe('LoginThrottle', () => {
     throttle.recordFailure('c@example.test', '10.0.0.2');
     now += 60_000;
     throttle.recordFailure('c@example.test', '10.0.0.2');
-    assert.doesNotThrow(() => throttle.assertAllowed('c@example.test', '10.0.0.2'));
+    assert.doesNotThrow(() => allowed(throttle, 'c@example.test', '10.0.0.2'));
   });
 });
+
+describe('LoginThrottle parallel attempts', () => {
+  it('counts running attempts against the limit', () => {
+    const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
+    throttle.recordFailure('d@example.test', '10.0.0.3');
+    const end = throttle.begin('d@example.test', '10.0.0.3');
+    assert.throws(() => throttle.begin('d@example.test', '10.0.0.3'), /try again in 1 second/);
+    end();
+    assert.doesNotThrow(() => throttle.begin('d@example.test', '10.0.0.3')());
+  });
+});
+
+/** Starts and at once ends an attempt: throws exactly when a new attempt would be refused. */
+function allowed(throttle: LoginThrottle, email: string, address: string): void {
+  throttle.begin(email, address)();
+}

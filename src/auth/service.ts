@@ -108,24 +108,28 @@ export class AuthService {
    * password, so callers cannot tell which accounts exist.
    */
   async verifyCredentials(email: string, password: string, address: string): Promise<Principal> {
-    this.throttle.assertAllowed(email, address);
-    const delayMs = this.throttle.delayMs(email, address);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const end = this.throttle.begin(email, address);
+    try {
+      const delayMs = this.throttle.delayMs(email, address);
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
 
-    const user = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('email', '=', email.trim().toLowerCase())
-      .executeTakeFirst();
-    const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
-    if (!user) await verifyAgainstDummy(password);
-    if (!user || !passwordOk || user.is_active !== 1) {
-      this.throttle.recordFailure(email, address);
-      throw new AppError('unauthorized', BAD_CREDENTIALS);
+      const user = await this.db
+        .selectFrom('users')
+        .selectAll()
+        .where('email', '=', email.trim().toLowerCase())
+        .executeTakeFirst();
+      const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
+      if (!user) await verifyAgainstDummy(password);
+      if (!user || !passwordOk || user.is_active !== 1) {
+        this.throttle.recordFailure(email, address);
+        throw new AppError('unauthorized', BAD_CREDENTIALS);
+      }
+
+      this.throttle.recordSuccess(email);
+      return { id: user.id, email: user.email, role: user.role };
+    } finally {
+      end();
     }
-
-    this.throttle.recordSuccess(email);
-    return { id: user.id, email: user.email, role: user.role };
   }
 
   /** Checks the credentials and issues a bearer token. */

@@ -37,26 +37,43 @@ const MAX_TRACKED_KEYS = 50_000;
  */
 export class LoginThrottle {
   readonly #counters = new Map<string, Counter>();
+  /** Attempts whose password check is running, by key; they count against the limit. */
+  readonly #inFlight = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(private readonly options: LoginThrottleOptions) {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Throws too_many_requests while the email or the address is locked out. */
-  assertAllowed(email: string, address: string): void {
+  /**
+   * Starts a sign-in attempt and returns the function that ends it. Throws too_many_requests
+   * while the email or the address is locked out, or when the attempts already running could
+   * reach the limit, so that parallel guesses cannot overshoot it.
+   */
+  begin(email: string, address: string): () => void {
     const now = this.#now();
-    const lockedUntil = Math.max(
-      this.#counter(emailKey(email), now)?.lockedUntil ?? 0,
-      this.#counter(addressKey(address), now)?.lockedUntil ?? 0,
-    );
-    if (lockedUntil > now) {
-      const seconds = Math.ceil((lockedUntil - now) / 1000);
-      throw new AppError(
-        'too_many_requests',
-        `Too many failed sign-ins; try again in ${formatWait(seconds)}.`,
-      );
-    }
+    const limits = [
+      { key: emailKey(email), limit: this.options.maxFailures },
+      { key: addressKey(address), limit: this.#addressLimit() },
+    ];
+    const keys = limits.map((entry) => entry.key);
+    const lockedUntil = Math.max(...keys.map((key) => this.#counter(key, now)?.lockedUntil ?? 0));
+    if (lockedUntil > now) throw tooMany(Math.ceil((lockedUntil - now) / 1000));
+
+    const busy = limits.some(({ key, limit }) => {
+      const failures = this.#counter(key, now)?.failures ?? 0;
+      return failures + (this.#inFlight.get(key) ?? 0) >= limit;
+    });
+    if (busy) throw tooMany(1);
+
+    for (const key of keys) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    return () => {
+      for (const key of keys) {
+        const count = (this.#inFlight.get(key) ?? 1) - 1;
+        if (count <= 0) this.#inFlight.delete(key);
+        else this.#inFlight.set(key, count);
+      }
+    };
   }
 
   /** Milliseconds to wait before checking the password of this attempt. */
@@ -129,6 +146,13 @@ export class LoginThrottle {
       if (this.#expired(counter, now)) this.#counters.delete(key);
     }
   }
+}
+
+function tooMany(seconds: number): AppError {
+  return new AppError(
+    'too_many_requests',
+    `Too many failed sign-ins; try again in ${formatWait(seconds)}.`,
+  );
 }
 
 function emailKey(email: string): string {
