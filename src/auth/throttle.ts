@@ -32,7 +32,7 @@ const MAX_TRACKED_KEYS = 50_000;
  * an account exists. From half the limit on, each attempt waits 250 ms more (at most 2 s)
  * before its password is checked.
  *
- * NOTE: the counters live in this process's memory, so a restart forgets them and several
+ * NOTE: the counters live in this process's memory, so a restart clears them and several
  * processes behind one load balancer each allow the full limit.
  */
 export class LoginThrottle {

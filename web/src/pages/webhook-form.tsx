@@ -47,11 +47,6 @@ export function WebhookFormPage() {
       .catch((caught: unknown) => setLoadError(errorMessage(caught)));
   }, [id]);
 
-  const toggleType = (type: string, checked: boolean) =>
-    setSelected((current) =>
-      checked ? [...current, type] : current.filter((item) => item !== type),
-    );
-
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
@@ -122,29 +117,12 @@ export function WebhookFormPage() {
           placeholder="https://example.com/hooks/reports"
           required
         />
-        <fieldset class="fieldset" aria-describedby="event_types-error">
-          <legend>Event types</legend>
-          <div class="checks">
-            {eventTypes.map((type) => (
-              <label class="check" key={type.name}>
-                <input
-                  type="checkbox"
-                  name="event_types"
-                  value={type.name}
-                  checked={selected.includes(type.name)}
-                  onChange={(event) =>
-                    toggleType(type.name, (event.target as HTMLInputElement).checked)
-                  }
-                />
-                <span>
-                  <span class="strong">{type.name}</span>
-                  <span class="hint block">{type.description}</span>
-                </span>
-              </label>
-            ))}
-          </div>
-          <FieldError id="event_types-error" message={errors.of('event_types')} />
-        </fieldset>
+        <EventTypeChecks
+          eventTypes={eventTypes}
+          selected={selected}
+          onChange={setSelected}
+          error={errors.of('event_types')}
+        />
         <HeaderEditor
           rows={headers}
           onChange={setHeaders}
@@ -172,5 +150,42 @@ export function WebhookFormPage() {
         </div>
       </form>
     </section>
+  );
+}
+
+interface EventTypeChecksProps {
+  readonly eventTypes: readonly EventType[];
+  readonly selected: readonly string[];
+  readonly onChange: (selected: string[]) => void;
+  readonly error: string | undefined;
+}
+
+/** Renders the event catalog as checkboxes, each with its description. */
+function EventTypeChecks({ eventTypes, selected, onChange, error }: EventTypeChecksProps) {
+  const toggle = (type: string, checked: boolean) =>
+    onChange(checked ? [...selected, type] : selected.filter((item) => item !== type));
+
+  return (
+    <fieldset class="fieldset" aria-describedby="event_types-error">
+      <legend>Event types</legend>
+      <div class="checks">
+        {eventTypes.map((type) => (
+          <label class="check" key={type.name}>
+            <input
+              type="checkbox"
+              name="event_types"
+              value={type.name}
+              checked={selected.includes(type.name)}
+              onChange={(event) => toggle(type.name, (event.target as HTMLInputElement).checked)}
+            />
+            <span>
+              <span class="strong">{type.name}</span>
+              <span class="hint block">{type.description}</span>
+            </span>
+          </label>
+        ))}
+      </div>
+      <FieldError id="event_types-error" message={error} />
+    </fieldset>
   );
 }
