@@ -8,6 +8,13 @@ import { useSession } from '../session.js';
 
 type Transition = 'submit' | 'approve' | 'complete';
 
+const REPORT_FIELDS = [
+  { field: 'type', label: 'Type' },
+  { field: 'title', label: 'Title' },
+  { field: 'reference', label: 'Reference' },
+  { field: 'client', label: 'Client' },
+] as const;
+
 /** Reports and their life cycle; each step fires the event that webhooks subscribe to. */
 export function ReportsPage() {
   const { user } = useSession();
@@ -201,38 +208,17 @@ function NewReportForm({ onCreated }: { onCreated: (report: Report) => void }) {
       <h2 id="new-report-title">New report</h2>
       {errors.general && <Alert>{errors.general}</Alert>}
       <div class="form-row">
-        <TextField
-          id="report-type"
-          label="Type"
-          value={values.type}
-          onInput={set('type')}
-          error={errors.of('type')}
-          required
-        />
-        <TextField
-          id="report-title"
-          label="Title"
-          value={values.title}
-          onInput={set('title')}
-          error={errors.of('title')}
-          required
-        />
-        <TextField
-          id="report-reference"
-          label="Reference"
-          value={values.reference}
-          onInput={set('reference')}
-          error={errors.of('reference')}
-          required
-        />
-        <TextField
-          id="report-client"
-          label="Client"
-          value={values.client}
-          onInput={set('client')}
-          error={errors.of('client')}
-          required
-        />
+        {REPORT_FIELDS.map(({ field, label }) => (
+          <TextField
+            key={field}
+            id={`report-${field}`}
+            label={label}
+            value={values[field]}
+            onInput={set(field)}
+            error={errors.of(field)}
+            required
+          />
+        ))}
       </div>
       <div class="actions">
         <button type="submit" class="button button-primary">
