@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed to call the route; absent means the route is public. */
     roles?: readonly Role[];
+    /** True where publish-only tokens are accepted. */
+    publish?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -68,6 +70,9 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
         );
         throw error;
       }
+    }
+    if (principal.scope === 'publish' && request.routeOptions.config.publish !== true) {
+      throw new AppError('forbidden', 'This token may only publish events with POST /api/v1/events.');
     }
     if (!roles.includes(principal.role)) {
       throw new AppError(

@@ -70,7 +70,7 @@ export class SessionService {
     if (!row) return undefined;
     return {
       id: row.session_id,
-      principal: { id: row.id, email: row.email, role: row.role },
+      principal: { id: row.id, email: row.email, role: row.role, scope: 'full' },
       csrfToken: row.csrf_token,
       expiresAt: Number(row.expires_at),
     };

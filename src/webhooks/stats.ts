@@ -26,7 +26,7 @@ export const EMPTY_STATS: WebhookStats = {
 /**
  * Computes delivery statistics of the given webhooks from their attempts. An attempt
  * succeeded when it has no error kind, which the sender sets for every failure including
- * a non-2xx status.
+ * a non-2xx status. Test calls are left out, so the figures describe real deliveries.
  */
 export async function loadWebhookStats(
   db: Db,
@@ -44,6 +44,7 @@ export async function loadWebhookStats(
       eb.fn.count<number>('id').filterWhere('error_kind', 'is', null).as('succeeded'),
     ])
     .where('webhook_id', 'in', webhookIds)
+    .where('trigger', '!=', 'test')
     .where('started_at', '>=', now - STATS_WINDOW_MS)
     .groupBy('webhook_id')
     .execute();
@@ -61,6 +62,7 @@ export async function loadWebhookStats(
       .selectFrom('delivery_attempts')
       .select(['started_at', 'status_code', 'error_kind'])
       .where('webhook_id', '=', id)
+      .where('trigger', '!=', 'test')
       .orderBy('started_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)

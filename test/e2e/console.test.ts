@@ -243,26 +243,26 @@ describe('admin console in Chromium', () => {
       async () => {
         await admin.getByRole('button', { name: 'Refresh' }).click();
         await admin.waitForTimeout(100);
-        return (await rows.count()) === 5 ? true : undefined;
+        return (await rows.count()) === 6 ? true : undefined;
       },
       10_000,
-      'five deliveries in the table',
+      'five deliveries and the test call in the table',
     );
     assert.match(await rows.first().innerText(), /completion/, 'newest first');
 
     await admin.getByLabel('Event type', { exact: true }).selectOption('submission');
     await eventually(
-      async () => ((await rows.count()) === 2 ? true : undefined),
+      async () => ((await rows.count()) === 3 ? true : undefined),
       5_000,
-      'two submissions',
+      'two submissions and the test call',
     );
     await admin.getByLabel('Status', { exact: true }).selectOption('failed');
     await admin.getByText('No deliveries match').waitFor();
     await admin.getByLabel('Status', { exact: true }).selectOption('succeeded');
     await eventually(
-      async () => ((await rows.count()) === 2 ? true : undefined),
+      async () => ((await rows.count()) === 3 ? true : undefined),
       5_000,
-      'two succeeded',
+      'three succeeded submissions',
     );
 
     await rows.first().getByRole('link').click();

@@ -11,7 +11,17 @@ export interface ReceivedRequest {
 }
 
 /** What the receiver does with the n-th request (1-based). */
-export type Behaviour = (request: ReceivedRequest, n: number) => { status?: number; body?: string; hang?: boolean };
+export type Behaviour = (
+  request: ReceivedRequest,
+  n: number,
+) => {
+  status?: number;
+  body?: string;
+  hang?: boolean;
+  headers?: Record<string, string>;
+  /** Delay before the response, in milliseconds. */
+  delayMs?: number;
+};
 
 export interface Receiver {
   readonly url: string;
@@ -50,8 +60,13 @@ export async function startReceiver(
 
       const action = current(received, requests.length);
       if (action.hang) return;
-      res.statusCode = action.status ?? 204;
-      res.end(action.body ?? '');
+      const answer = () => {
+        res.statusCode = action.status ?? 204;
+        for (const [name, value] of Object.entries(action.headers ?? {})) res.setHeader(name, value);
+        res.end(action.body ?? '');
+      };
+      if (action.delayMs === undefined) answer();
+      else setTimeout(answer, action.delayMs);
     });
   });
   server.on('connection', (socket) => {

@@ -56,6 +56,8 @@ export interface TestResult {
   error: string | null;
   error_kind: string | null;
   event_type: string;
+  /** The delivery that records the test call in the webhook's delivery log. */
+  delivery_id: string;
 }
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';

@@ -29,7 +29,10 @@ export function TestPanel({ webhookId }: { webhookId: string }) {
           {busy ? 'Sending…' : 'Send test event'}
         </button>
       </div>
-      <p class="hint">Sends a signed example event now. It is not recorded as a delivery.</p>
+      <p class="hint">
+        Sends a signed example event now. It appears in the deliveries below as a test, and does
+        not count toward the success rate.
+      </p>
       {error && <Alert>{error}</Alert>}
       <div role="status" aria-live="polite">
         {result && (
@@ -56,6 +59,11 @@ export function TestPanel({ webhookId }: { webhookId: string }) {
                 </>
               )}
             </dl>
+            <p class="small">
+              <a href={`/webhooks/manage/${webhookId}/deliveries/${result.delivery_id}`}>
+                Open the recorded attempt
+              </a>
+            </p>
             {result.response_excerpt && (
               <>
                 <p class="label">Start of the response body</p>
