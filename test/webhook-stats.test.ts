@@ -52,5 +52,13 @@ describe('webhook statistics', () => {
     const listed = (await svc.admin.get('/api/v1/webhooks')).body.data[0];
     assert.equal(listed.success_rate_24h, 0.5);
     assert.equal(listed.last_attempt.succeeded, true);
+
+    receiver.setBehaviour(() => ({ status: 503 }));
+    const tested = await svc.admin.post(`/api/v1/webhooks/${created.body.id}/test`);
+    assert.equal(tested.body.status_code, 503);
+    const after = (await svc.admin.get(`/api/v1/webhooks/${created.body.id}`)).body;
+    assert.equal(after.attempts_24h, 2, 'test calls are not counted');
+    assert.equal(after.success_rate_24h, 0.5);
+    assert.equal(after.last_attempt.succeeded, true);
   });
 });
