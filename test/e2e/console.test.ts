@@ -84,7 +84,7 @@ describe('admin console in Chromium', () => {
       has: admin.getByLabel('Endpoint URL', { exact: true }),
     });
     await urlField.locator('.field-error').waitFor();
-    assert.match(await urlField.locator('.field-error').innerText(), /private network address/);
+    assert.match(await urlField.locator('.field-error').innerText(), /private network/);
     assert.equal(
       await admin.getByLabel('Endpoint URL', { exact: true }).getAttribute('aria-invalid'),
       'true',
