@@ -187,6 +187,7 @@ async function main(): Promise<void> {
   if (only.has('B2') && !redis) notes.push('B2 skipped: no Redis answered on 127.0.0.1:6379.');
 
   const receivers = await Receivers.start(100, pinning.driver);
+  fs.mkdirSync(flags.out, { recursive: true });
   const workDir = fs.mkdtempSync(path.join(path.resolve(flags.out), '.work-'));
   const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, graceMs: profile.graceMs, progress };
   const redisPinning = redis?.pid !== undefined ? allowedCpus(redis.pid) : undefined;
