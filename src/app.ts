@@ -3,6 +3,7 @@ import { registerAuthGuard } from './auth/guard.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
+import { dialectFor, type WakeSubscription, type WakeTopic } from './db/dialect/index.js';
 import { registerDeliveryRoutes } from './delivery/routes.js';
 import { DeliverySender } from './delivery/sender.js';
 import { DeliveryService } from './delivery/service.js';
@@ -30,6 +31,7 @@ export interface ServiceOptions {
 export interface Service {
   readonly app: App;
   readonly db: Db;
+  /** Started only when the role is `all` or `worker`. */
   readonly worker: DeliveryWorker;
   readonly logger: Logger;
   /** Starts the HTTP listener and the delivery worker; returns the listening address. */
@@ -44,16 +46,13 @@ export interface Service {
  */
 export async function buildService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(config.database);
-  const applied = await migrateToLatest(db);
+  const dialect = dialectFor(config.database);
+  const db = openDatabase(config.database, logger);
+  const applied = await migrateToLatest(db, dialect);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const auth = new AuthService(db, config.tokenTtlMs);
-  if (config.admin && (await auth.ensureFirstAdmin(config.admin))) {
-    logger.info({ email: config.admin.email }, 'first Admin created from ADMIN_EMAIL');
-  } else if ((await auth.countUsers()) === 0) {
-    logger.warn('the database has no users; set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create the first Admin');
-  }
+  if (config.role !== 'worker') await createFirstAdmin(auth, config.admin, logger);
 
   const policy = new AddressPolicy(config.webhook.allowedCidrs);
   const outbound = new OutboundClient({
@@ -63,36 +62,54 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
-  const worker = new DeliveryWorker(db, new DeliveryStore(db), sender, logger.child({ component: 'worker' }), {
+  const workerLog = logger.child({ component: 'worker' });
+  const store = new DeliveryStore(db, dialect);
+  const worker = new DeliveryWorker(db, store, sender, workerLog, {
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
     timeoutMs: config.webhook.timeoutMs,
+    leaseMarginMs: config.webhook.leaseMarginMs,
+    pollIntervalMs: config.webhook.pollIntervalMs,
   });
+  const sends = config.role !== 'api';
+
+  // Called after commits: wakes this process's worker, if it runs one, and tells the
+  // workers of other processes. A lost notification delays work by one poll interval.
+  const wakeWorkers = (topic: WakeTopic): void => {
+    if (topic === 'webhooks') worker.webhooksChanged();
+    else worker.wake();
+    dialect.notify(db, topic).catch((error: unknown) => {
+      logger.error({ err: error, topic }, 'notifying workers failed; they find the change at the next poll');
+    });
+  };
 
   const webhooks = new WebhookService(db, {
     destinations: new DestinationChecker(policy, config.webhook.allowedPorts, options.lookup),
     sender,
-    onChange: () => worker.webhooksChanged(),
+    onChange: () => wakeWorkers('webhooks'),
   });
   const reports = new ReportService(db, {
     approvalStages: config.approvalStages,
     firstDelayMs: config.webhook.retryScheduleMs[0] ?? 0,
-    onDeliveriesCreated: () => worker.wake(),
+    onDeliveriesCreated: () => wakeWorkers('deliveries'),
   });
-  const deliveries = new DeliveryService(db, () => worker.wake());
+  const deliveries = new DeliveryService(db, () => wakeWorkers('deliveries'));
 
   const app = createHttpServer(logger);
-  registerAuthGuard(app, auth);
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  registerAuthRoutes(app, auth);
-  registerWebhookRoutes(app, webhooks);
-  registerLegacyWebhookRoutes(app, webhooks);
-  registerDeliveryRoutes(app, deliveries);
-  registerReportRoutes(app, reports);
-  registerEventRoutes(app);
-  app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', role: config.role }));
+  if (config.role !== 'worker') {
+    registerAuthGuard(app, auth);
+    registerAuthRoutes(app, auth);
+    registerWebhookRoutes(app, webhooks);
+    registerLegacyWebhookRoutes(app, webhooks);
+    registerDeliveryRoutes(app, deliveries);
+    registerReportRoutes(app, reports);
+    registerEventRoutes(app);
+    app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
 
+  let subscription: WakeSubscription | undefined;
   let closed = false;
   return {
     app,
@@ -101,16 +118,41 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     logger,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
-      await worker.start();
+      if (sends) {
+        subscription = await dialect.listen(workerLog, (topic) =>
+          topic === 'webhooks' ? worker.webhooksChanged() : worker.wake(),
+        );
+        await worker.start();
+      }
+      logger.info({ role: config.role, database: dialect.name }, 'service started');
       return address;
     },
     async close(graceMs = config.webhook.timeoutMs + 1_000) {
       if (closed) return;
       closed = true;
       await app.close();
+      await subscription?.close();
       await worker.stop(graceMs);
       await outbound.close();
       await db.destroy();
     },
   };
+}
+
+async function createFirstAdmin(auth: AuthService, admin: Config['admin'], logger: Logger): Promise<void> {
+  try {
+    if (admin && (await auth.ensureFirstAdmin(admin))) {
+      logger.info({ email: admin.email }, 'first Admin created from ADMIN_EMAIL');
+      return;
+    }
+  } catch (error) {
+    // Instances that start together on one database race to create the Admin; the losers
+    // fail on the unique email and find the winner's user.
+    if ((await auth.countUsers()) === 0) throw error;
+    logger.info({ err: error }, 'first Admin was created by another instance');
+    return;
+  }
+  if ((await auth.countUsers()) === 0) {
+    logger.warn('the database has no users; set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create the first Admin');
+  }
 }

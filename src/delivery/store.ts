@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, DeliveryStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
 
@@ -47,9 +48,20 @@ export interface AttemptRecord {
 const MAX_SLOTS_PER_CLAIM = 200;
 const ATTEMPT_INSERT_CHUNK = 50;
 
-/** The delivery queue's storage: claims, leases and the write-back of attempt results. */
+/** The parts of a dialect that the queue needs; the default is SQLite's. */
+export type QueueDialect = Pick<DatabaseDialect, 'singleProcess' | 'claimLockClause'>;
+const SINGLE_PROCESS: QueueDialect = { singleProcess: true, claimLockClause: sql`` };
+
+/**
+ * The delivery queue's storage: claims, leases and the write-back of attempt results. Each
+ * store has its own lease owner id: it writes results and releases only deliveries it holds.
+ */
 export class DeliveryStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: QueueDialect = SINGLE_PROCESS,
+    readonly leaseOwner: string = newId('wrk'),
+  ) {}
 
   /**
    * Marks due deliveries as delivering under a lease and returns them. Each slot takes at
@@ -66,11 +78,13 @@ export class DeliveryStore {
         WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
         ORDER BY next_attempt_at, id
         LIMIT ${slot.limit}
+        ${this.dialect.claimLockClause}
       ) AS ${sql.raw(`s${index}`)}`,
     );
     const result = await sql<ClaimedDelivery>`
       UPDATE deliveries
-      SET status = 'delivering', lease_until = ${leaseUntil}, updated_at = ${now}
+      SET status = 'delivering', lease_until = ${leaseUntil}, lease_owner = ${this.leaseOwner},
+        updated_at = ${now}
       WHERE id IN (SELECT id FROM (${sql.join(perWebhook, sql` UNION ALL `)}) AS due LIMIT ${total})
       RETURNING id, event_id, webhook_id, attempt_count, next_trigger`.execute(this.db);
     return result.rows;
@@ -92,9 +106,10 @@ export class DeliveryStore {
     if (ids.length === 0) return;
     await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .set({ status: 'pending', lease_until: null, lease_owner: null, updated_at: now })
       .where('id', 'in', [...ids])
       .where('status', '=', 'delivering')
+      .where('lease_owner', '=', this.leaseOwner)
       .execute();
   }
 
@@ -116,6 +131,7 @@ export class DeliveryStore {
             next_attempt_at: record.nextAttemptAt ?? record.finishedAt,
             next_trigger: 'automatic',
             lease_until: null,
+            lease_owner: null,
             last_status_code: record.statusCode,
             last_error: record.error,
             updated_at: record.finishedAt,
@@ -123,6 +139,7 @@ export class DeliveryStore {
           })
           .where('id', '=', record.deliveryId)
           .where('status', '=', 'delivering')
+          .where('lease_owner', '=', this.leaseOwner)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 1) kept.push(record);
       }
@@ -147,13 +164,28 @@ export class DeliveryStore {
   }
 
   /**
+   * Returns deliveries left in flight by a previous run to the queue at start. With one
+   * process per database every lease is stale; with several, another worker may hold a
+   * live lease, so only expired leases are returned.
+   */
+  async recoverInFlight(now: number): Promise<number> {
+    return this.dialect.singleProcess ? this.releaseAllInFlight(now) : this.reapExpiredLeases(now);
+  }
+
+  /**
    * Puts every delivery that was in flight back in the queue. Only safe when this process
    * is the only one using the database, which holds for SQLite.
    */
   async releaseAllInFlight(now: number): Promise<number> {
     const result = await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, next_attempt_at: now, updated_at: now })
+      .set({
+        status: 'pending',
+        lease_until: null,
+        lease_owner: null,
+        next_attempt_at: now,
+        updated_at: now,
+      })
       .where('status', '=', 'delivering')
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
@@ -163,7 +195,7 @@ export class DeliveryStore {
   async reapExpiredLeases(now: number): Promise<number> {
     const result = await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .set({ status: 'pending', lease_until: null, lease_owner: null, updated_at: now })
       .where('status', '=', 'delivering')
       .where('lease_until', '<', now)
       .executeTakeFirst();

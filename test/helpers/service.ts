@@ -5,6 +5,7 @@ import { buildService, type Service } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ApiClient } from './api.js';
+import { createTestDatabase } from './database.js';
 
 export const ADMIN_EMAIL = 'admin@example.test';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -46,12 +47,14 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
 }
 
 /**
- * Starts the whole service in this process on a temporary SQLite file, listening on a free
- * port of 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
+ * Starts the whole service in this process on a fresh database (a temporary SQLite file, or
+ * a new PostgreSQL database with TEST_DATABASE=postgres), listening on a free port of
+ * 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
  */
 export async function startService(extraEnv: Record<string, string> = {}): Promise<TestService> {
   const dir = tempDir();
-  const config = loadConfig(testEnv(dir, extraEnv));
+  const database = await createTestDatabase(dir);
+  const config = loadConfig(testEnv(dir, { DATABASE_URL: database.url, ...extraEnv }));
   const logFile = path.join(dir, 'service.log');
   const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
   const service = await buildService(config, { logger });
@@ -75,6 +78,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     },
     async close() {
       await service.close(0);
+      await database.drop();
     },
   };
 }
