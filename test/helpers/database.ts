@@ -1,5 +1,8 @@
 import path from 'node:path';
 import pg from 'pg';
+import { parseDatabaseUrl } from '../../src/config/config.js';
+import { migrateToLatest, openDatabase, type Db } from '../../src/db/database.js';
+import { dialectFor, type DatabaseDialect } from '../../src/db/dialect/index.js';
 
 /**
  * The database the suite runs against: SQLite by default, PostgreSQL with
@@ -51,4 +54,27 @@ async function adminQuery(text: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+export interface OpenTestDatabase {
+  readonly db: Db;
+  readonly dialect: DatabaseDialect;
+  close(): Promise<void>;
+}
+
+/** Opens a fresh, migrated test database directly, without a service around it. */
+export async function openTestDatabase(dir: string, poolSize = 10): Promise<OpenTestDatabase> {
+  const created = await createTestDatabase(dir);
+  const config = parseDatabaseUrl(created.url, poolSize);
+  const dialect = dialectFor(config);
+  const db = openDatabase(config);
+  await migrateToLatest(db, dialect);
+  return {
+    db,
+    dialect,
+    async close() {
+      await db.destroy();
+      await created.drop();
+    },
+  };
 }

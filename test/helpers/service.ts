@@ -19,6 +19,8 @@ export interface TestService {
   readonly url: string;
   readonly dir: string;
   readonly logFile: string;
+  /** The DATABASE_URL the service uses. */
+  readonly databaseUrl: string;
   /** A client signed in as the first Admin. */
   readonly admin: ApiClient;
   /** Creates a user with the role and returns a client signed in as that user. */
@@ -50,16 +52,23 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
  * Starts the whole service in this process on a fresh database (a temporary SQLite file, or
  * a new PostgreSQL database with TEST_DATABASE=postgres), listening on a free port of
  * 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
+ * A DATABASE_URL in `extraEnv` shares that database instead, and close() leaves it in place.
  */
 export async function startService(extraEnv: Record<string, string> = {}): Promise<TestService> {
   const dir = tempDir();
-  const database = await createTestDatabase(dir);
+  const database = extraEnv.DATABASE_URL
+    ? { url: extraEnv.DATABASE_URL, drop: async () => undefined }
+    : await createTestDatabase(dir);
   const config = loadConfig(testEnv(dir, { DATABASE_URL: database.url, ...extraEnv }));
   const logFile = path.join(dir, 'service.log');
   const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
   const service = await buildService(config, { logger });
   const url = await service.start();
-  const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
+  // A worker serves no API, so its client stays signed out.
+  const admin =
+    config.role === 'worker'
+      ? new ApiClient(url, undefined)
+      : await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
 
   let users = 0;
   return {
@@ -67,6 +76,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     url,
     dir,
     logFile,
+    databaseUrl: database.url,
     admin,
     async userClient(role, email) {
       users += 1;
