@@ -149,7 +149,10 @@ export class DeliveryStore {
         await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
       }
 
-      for (const [webhookId, stats] of successStats(kept)) {
+      // Workers that write at the same time lock the webhook rows in one order (by id), so
+      // two of them cannot deadlock on each other's counters.
+      const byWebhook = [...successStats(kept)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const [webhookId, stats] of byWebhook) {
         await trx
           .updateTable('webhooks')
           .set((eb) => ({
