@@ -3,14 +3,14 @@ import type { DatabaseConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { dialectFor, type DatabaseDialect } from './dialect/index.js';
 import * as initial from './migrations/001_initial.js';
-import * as leaseOwner from './migrations/005_lease_owner.js';
+import * as multiWorker from './migrations/005_multi_worker.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
-  '005_lease_owner': leaseOwner,
+  '005_multi_worker': multiWorker,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

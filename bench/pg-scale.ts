@@ -1,0 +1,217 @@
+/**
+ * Measures delivery throughput of one SQLite process and of one, two and three worker
+ * processes on one PostgreSQL database, in one run on one machine.
+ *
+ *   npx tsx bench/pg-scale.ts
+ *
+ * Each case gets a fresh database, starts its processes, then inserts a backlog of
+ * deliveries that all become due at one instant, and times how long the receivers take to
+ * get every request (sent) and the database to record every result (recorded). Receivers
+ * run in this process on 127.0.0.2 and answer 204 after BENCH_DELAY_MS.
+ *
+ * Settings (environment): BENCH_DELIVERIES (default 6000), BENCH_WEBHOOKS (8),
+ * BENCH_DELAY_MS (20), BENCH_MAX_IN_FLIGHT per worker (64), TEST_POSTGRES_URL as in the tests.
+ */
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { parseDatabaseUrl } from '../src/config/config.js';
+import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js';
+import { dialectFor } from '../src/db/dialect/index.js';
+import { generateSecret } from '../src/delivery/signature.js';
+import { newId } from '../src/ids.js';
+import { createTestDatabase } from '../test/helpers/database.js';
+import { spawnService, type ServiceProcess } from '../test/helpers/process.js';
+import { tempDir } from '../test/helpers/service.js';
+
+const DELIVERIES = readSetting('BENCH_DELIVERIES', 6000);
+const WEBHOOKS = readSetting('BENCH_WEBHOOKS', 8);
+const DELAY_MS = readSetting('BENCH_DELAY_MS', 20);
+const MAX_IN_FLIGHT = readSetting('BENCH_MAX_IN_FLIGHT', 64);
+const RECEIVER_HOST = '127.0.0.2';
+/** Time between inserting the backlog and its due time, so every worker is idle at the start. */
+const START_DELAY_MS = 1_500;
+
+interface Case {
+  readonly label: string;
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly workers: number;
+}
+
+interface Result {
+  readonly label: string;
+  readonly sentMs: number;
+  readonly recordedMs: number;
+}
+
+const CASES: readonly Case[] = [
+  { label: 'SQLite, 1 process (role all)', dialect: 'sqlite', workers: 1 },
+  { label: 'PostgreSQL, 1 worker', dialect: 'postgres', workers: 1 },
+  { label: 'PostgreSQL, 2 workers', dialect: 'postgres', workers: 2 },
+  { label: 'PostgreSQL, 3 workers', dialect: 'postgres', workers: 3 },
+];
+
+function readSetting(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name}="${text}" is not a positive whole number.`);
+  }
+  return value;
+}
+
+/** Receivers that count requests and note when the last one arrived. */
+async function startReceivers(): Promise<{ ports: number[]; count(): number; lastAt(): number; close(): Promise<void> }> {
+  let count = 0;
+  let lastAt = 0;
+  const servers: http.Server[] = [];
+  for (let n = 0; n < WEBHOOKS; n++) {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        count += 1;
+        lastAt = Date.now();
+        setTimeout(() => res.writeHead(204).end(), DELAY_MS);
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, RECEIVER_HOST, resolve));
+    servers.push(server);
+  }
+  return {
+    ports: servers.map((server) => (server.address() as AddressInfo).port),
+    count: () => count,
+    lastAt: () => lastAt,
+    async close() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}
+
+async function insertWebhooks(db: Db, ports: readonly number[]): Promise<string[]> {
+  const now = Date.now();
+  const rows = ports.map((port) => ({
+    id: newId('wh'),
+    name: `bench ${port}`,
+    url: `http://${RECEIVER_HOST}:${port}/hook`,
+    event_types: '["submission"]',
+    headers: '{}',
+    secret: generateSecret(),
+    is_active: 1,
+    created_by: 'bench',
+    created_at: now,
+    updated_at: now,
+    last_triggered: null,
+  }));
+  await db.insertInto('webhooks').values(rows).execute();
+  return rows.map((row) => row.id);
+}
+
+/** Inserts events and deliveries spread evenly over the webhooks, all due at `dueAt`. */
+async function insertBacklog(db: Db, webhookIds: readonly string[], dueAt: number): Promise<void> {
+  const now = Date.now();
+  const events = Math.ceil(DELIVERIES / webhookIds.length);
+  await db.transaction().execute(async (trx) => {
+    for (let start = 0; start < events; start += 100) {
+      const batch = Array.from({ length: Math.min(100, events - start) }, () => {
+        const id = newId('evt');
+        const payload = JSON.stringify({ id, event: 'submission', timestamp: new Date(now).toISOString() });
+        return { id, type: 'submission', payload, request_id: null, created_at: now };
+      });
+      await trx.insertInto('events').values(batch).execute();
+      const deliveries = batch.flatMap((event) =>
+        webhookIds.map((webhookId) => ({
+          id: newId('dlv'),
+          event_id: event.id,
+          webhook_id: webhookId,
+          status: 'pending' as const,
+          attempt_count: 0,
+          next_attempt_at: dueAt,
+          created_at: now,
+          updated_at: now,
+          completed_at: null,
+        })),
+      );
+      await trx.insertInto('deliveries').values(deliveries).execute();
+    }
+  });
+}
+
+async function countOpen(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('open'))
+    .where('status', '<>', 'succeeded')
+    .executeTakeFirstOrThrow();
+  return Number(row.open);
+}
+
+async function runCase(benchCase: Case): Promise<Result> {
+  const dir = tempDir('webhooks-bench-');
+  const database = await createTestDatabase(dir, benchCase.dialect);
+  const config = parseDatabaseUrl(database.url, 4);
+  const db = openDatabase(config);
+  await migrateToLatest(db, dialectFor(config));
+  const receivers = await startReceivers();
+  const processes: ServiceProcess[] = [];
+
+  try {
+    const webhookIds = await insertWebhooks(db, receivers.ports);
+    const role = benchCase.dialect === 'sqlite' ? 'all' : 'worker';
+    for (let n = 0; n < benchCase.workers; n++) {
+      processes.push(await spawnService(workerEnv(database.url, role), path.join(dir, `worker${n}.log`)));
+    }
+
+    const dueAt = Date.now() + START_DELAY_MS;
+    await insertBacklog(db, webhookIds, dueAt);
+    const total = Math.ceil(DELIVERIES / webhookIds.length) * webhookIds.length;
+    while (receivers.count() < total) await sleep(20);
+    const sentMs = receivers.lastAt() - dueAt;
+    while ((await countOpen(db)) > 0) await sleep(20);
+    const recordedMs = Date.now() - dueAt;
+    return { label: benchCase.label, sentMs, recordedMs };
+  } finally {
+    await Promise.all(processes.map((proc) => proc.stop('SIGTERM')));
+    await receivers.close();
+    await db.destroy();
+    await database.drop();
+  }
+}
+
+function workerEnv(databaseUrl: string, role: string): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: '4',
+    SERVICE_ROLE: role,
+    LOG_LEVEL: 'info',
+    WEBHOOK_ALLOWED_CIDRS: `${RECEIVER_HOST}/32`,
+    WEBHOOK_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+    WEBHOOK_ENDPOINT_CONCURRENCY: String(MAX_IN_FLIGHT),
+    WEBHOOK_POLL_INTERVAL: '250ms',
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const total = Math.ceil(DELIVERIES / WEBHOOKS) * WEBHOOKS;
+console.log(
+  `${total} deliveries to ${WEBHOOKS} receivers answering after ${DELAY_MS} ms; ` +
+    `WEBHOOK_MAX_IN_FLIGHT=${MAX_IN_FLIGHT} per process; ` +
+    `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node.js ${process.version}, ` +
+    `load average ${os.loadavg()[0]?.toFixed(1)} at the start\n`,
+);
+console.log('| Setup | Sent in | Recorded in | Deliveries/s (recorded) |');
+console.log('|---|---:|---:|---:|');
+for (const benchCase of CASES) {
+  const result = await runCase(benchCase);
+  const rate = Math.round((total / result.recordedMs) * 1000);
+  console.log(`| ${result.label} | ${(result.sentMs / 1000).toFixed(2)} s | ${(result.recordedMs / 1000).toFixed(2)} s | ${rate} |`);
+}
+console.log(`\nload average ${os.loadavg()[0]?.toFixed(1)} at the end`);
