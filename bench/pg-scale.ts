@@ -22,7 +22,7 @@ import { dialectFor } from '../src/db/dialect/index.js';
 import { generateSecret } from '../src/delivery/signature.js';
 import { newId } from '../src/ids.js';
 import { createTestDatabase } from '../test/helpers/database.js';
-import { spawnService, type ServiceProcess } from '../test/helpers/process.js';
+import { spawnServer, type ServerProcess } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/service.js';
 
 const DELIVERIES = readSetting('BENCH_DELIVERIES', 6000);
@@ -158,13 +158,13 @@ async function runCase(benchCase: Case): Promise<Result> {
   const db = openDatabase(config);
   await migrateToLatest(db, dialectFor(config));
   const receivers = await startReceivers();
-  const processes: ServiceProcess[] = [];
+  const processes: ServerProcess[] = [];
 
   try {
     const webhookIds = await insertWebhooks(db, receivers.ports);
     const role = benchCase.dialect === 'sqlite' ? 'all' : 'worker';
     for (let n = 0; n < benchCase.workers; n++) {
-      processes.push(await spawnService(workerEnv(database.url, role), path.join(dir, `worker${n}.log`)));
+      processes.push(await spawnServer(workerEnv(database.url, role), path.join(dir, `worker${n}.log`)));
     }
 
     const dueAt = Date.now() + START_DELAY_MS;
@@ -176,7 +176,7 @@ async function runCase(benchCase: Case): Promise<Result> {
     const recordedMs = Date.now() - dueAt;
     return { label: benchCase.label, sentMs, recordedMs };
   } finally {
-    await Promise.all(processes.map((proc) => proc.stop('SIGTERM')));
+    await Promise.all(processes.map((server) => server.kill('SIGTERM')));
     await receivers.close();
     await db.destroy();
     await database.drop();

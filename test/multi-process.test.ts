@@ -5,7 +5,7 @@ import { parseDatabaseUrl } from '../src/config/config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { ApiClient } from './helpers/api.js';
 import { createTestDatabase, TEST_DATABASE, type TestDatabase } from './helpers/database.js';
-import { spawnService, type ServiceProcess } from './helpers/process.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
 
@@ -51,8 +51,8 @@ describe('three workers and an api on one PostgreSQL', { skip: TEST_DATABASE !==
   const dir = tempDir('webhooks-multi-');
   let database: TestDatabase;
   let db: Db;
-  let api: ServiceProcess;
-  let workers: ServiceProcess[];
+  let api: ServerProcess;
+  let workers: ServerProcess[];
   const receivers: Receiver[] = [];
 
   before(async () => {
@@ -66,16 +66,18 @@ describe('three workers and an api on one PostgreSQL', { skip: TEST_DATABASE !==
         LOG_LEVEL: 'info',
         WEBHOOK_LEASE_MARGIN: '2s',
       });
-    api = await spawnService(env('api'), path.join(dir, 'api.log'));
+    api = await spawnServer(env('api'), path.join(dir, 'api.log'));
     workers = await Promise.all(
-      [1, 2, 3].map((n) => spawnService(env('worker'), path.join(dir, `worker${n}.log`))),
+      [1, 2, 3].map((n) => spawnServer(env('worker'), path.join(dir, `worker${n}.log`))),
     );
     for (let n = 0; n < RECEIVERS; n++) {
       receivers.push(await startReceiver(() => ({ status: 204, delayMs: 10 })));
     }
   });
   after(async () => {
-    await Promise.all([api, ...workers].map((proc) => proc?.stop('SIGKILL')));
+    for (const server of [api, ...(workers ?? [])]) {
+      if (server && server.child.exitCode === null && server.child.signalCode === null) await server.kill();
+    }
     await Promise.all(receivers.map((receiver) => receiver.close()));
     await db?.destroy();
     await database?.drop();
@@ -95,19 +97,17 @@ describe('three workers and an api on one PostgreSQL', { skip: TEST_DATABASE !==
     }
 
     const victim = workers[0]!;
-    const victimOwner = victim.logLine('delivery worker started')?.lease_owner;
-    assert.equal(typeof victimOwner, 'string');
     const flows = runFlows(admin);
 
     const received = () => receivers.reduce((sum, receiver) => sum + receiver.requests.length, 0);
     await eventually(async () => (received() >= KILL_AFTER_REQUESTS ? true : undefined), 60_000, 'deliveries before the kill');
-    await victim.stop('SIGKILL');
+    assert.equal(await victim.kill('SIGKILL'), 'SIGKILL');
     // Everything the victim still held: sent or about to be sent, result not yet written.
     const heldAtKill = await db
       .selectFrom('deliveries')
       .select(['event_id', 'webhook_id'])
       .where('status', '=', 'delivering')
-      .where('lease_owner', '=', String(victimOwner))
+      .where('lease_owner', 'like', `%/${victim.child.pid}/wrk_%`)
       .execute();
     assert.ok(heldAtKill.length > 0, 'the victim had no delivery in flight when it was killed');
     const inFlightAtKill = new Set(heldAtKill.map((row) => `${row.webhook_id} ${row.event_id}`));

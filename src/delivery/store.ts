@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
@@ -60,7 +61,7 @@ export class DeliveryStore {
   constructor(
     private readonly db: Db,
     private readonly dialect: QueueDialect = SINGLE_PROCESS,
-    readonly leaseOwner: string = newId('wrk'),
+    readonly leaseOwner: string = newLeaseOwner(),
   ) {}
 
   /**
@@ -216,6 +217,11 @@ export class DeliveryStore {
       .executeTakeFirst();
     return row === undefined ? undefined : Number(row.next_attempt_at);
   }
+}
+
+/** A lease owner id that names the host and process, so operators can tell who holds a delivery. */
+export function newLeaseOwner(): string {
+  return `${os.hostname()}/${process.pid}/${newId('wrk')}`;
 }
 
 function toAttemptRow(record: AttemptRecord) {

@@ -3,66 +3,59 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** A service started as its own Node.js process from src/main.ts. */
-export interface ServiceProcess {
+export interface ServerProcess {
   readonly child: ChildProcess;
-  readonly logFile: string;
-  /** The address it listens on, from its `listening` log line. */
   readonly url: string;
-  /** Fields of the first log line with the message, e.g. `delivery worker started`. */
-  logLine(message: string): Record<string, unknown> | undefined;
-  /** Sends the signal and waits for the process to exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
 /**
- * Starts `node --import tsx src/main.ts` with exactly `env` (plus PATH), writes its log to
- * `logFile`, and waits until it listens.
+ * Starts the service as a separate process, exactly as `npm run dev` does, and waits until
+ * it logs its listening address. Output is appended to `logFile`.
  */
-export async function spawnService(
-  env: Record<string, string>,
-  logFile: string,
-  timeoutMs = 30_000,
-): Promise<ServiceProcess> {
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnServer(env: Record<string, string>, logFile: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  fs.closeSync(out);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const log = fs.createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
 
-  const logLine = (message: string): Record<string, unknown> | undefined => {
-    for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const fields = JSON.parse(line) as Record<string, unknown>;
-      if (fields.msg === message) return fields;
-    }
-    return undefined;
-  };
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
 
-  const deadline = Date.now() + timeoutMs;
-  let listening = logLine('listening');
-  while (listening === undefined) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`service process did not start; see ${logFile}:\n${fs.readFileSync(logFile, 'utf8')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    listening = logLine('listening');
-  }
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start; see ${logFile}`)), 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      buffer += chunk.toString('utf8');
+      const match = /"address":"(http:\/\/[^"]+)"/.exec(buffer);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+      if (buffer.length > 1_000_000) buffer = buffer.slice(-10_000);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening; see ${logFile}`));
+    });
+  });
 
   return {
     child,
-    logFile,
-    url: String(listening.address),
-    logLine,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+    url,
+    exited,
+    kill(signal: NodeJS.Signals = 'SIGKILL') {
+      child.kill(signal);
+      return exited;
     },
   };
 }
