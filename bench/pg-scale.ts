@@ -7,10 +7,11 @@
  * Each case gets a fresh database, starts its processes, then inserts a backlog of
  * deliveries that all become due at one instant, and times how long the receivers take to
  * get every request (sent) and the database to record every result (recorded). Receivers
- * run in this process on 127.0.0.2 and answer 204 after BENCH_DELAY_MS.
+ * run in this process on 127.0.0.2 and answer 204 after the scenario's delay. PostgreSQL is
+ * reached through TEST_POSTGRES_URL as in the tests.
  *
- * Settings (environment): BENCH_DELIVERIES (default 6000), BENCH_WEBHOOKS (8),
- * BENCH_DELAY_MS (20), BENCH_MAX_IN_FLIGHT per worker (64), TEST_POSTGRES_URL as in the tests.
+ * Two scenarios: slow receivers, where a worker's in-flight limit bounds its throughput,
+ * and instant receivers, where the machine's CPUs do.
  */
 import http from 'node:http';
 import os from 'node:os';
@@ -25,13 +26,24 @@ import { createTestDatabase } from '../test/helpers/database.js';
 import { spawnServer, type ServerProcess } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/service.js';
 
-const DELIVERIES = readSetting('BENCH_DELIVERIES', 6000);
-const WEBHOOKS = readSetting('BENCH_WEBHOOKS', 8);
-const DELAY_MS = readSetting('BENCH_DELAY_MS', 20);
-const MAX_IN_FLIGHT = readSetting('BENCH_MAX_IN_FLIGHT', 64);
+const WEBHOOKS = 8;
 const RECEIVER_HOST = '127.0.0.2';
 /** Time between inserting the backlog and its due time, so every worker is idle at the start. */
 const START_DELAY_MS = 1_500;
+
+interface Scenario {
+  readonly title: string;
+  /** A multiple of WEBHOOKS. */
+  readonly deliveries: number;
+  readonly delayMs: number;
+  /** WEBHOOK_MAX_IN_FLIGHT of each process. */
+  readonly maxInFlight: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { title: 'Receivers answering after 100 ms', deliveries: 3_200, delayMs: 100, maxInFlight: 32 },
+  { title: 'Receivers answering at once', deliveries: 6_400, delayMs: 0, maxInFlight: 64 },
+];
 
 interface Case {
   readonly label: string;
@@ -52,18 +64,8 @@ const CASES: readonly Case[] = [
   { label: 'PostgreSQL, 3 workers', dialect: 'postgres', workers: 3 },
 ];
 
-function readSetting(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name}="${text}" is not a positive whole number.`);
-  }
-  return value;
-}
-
 /** Receivers that count requests and note when the last one arrived. */
-async function startReceivers(): Promise<{ ports: number[]; count(): number; lastAt(): number; close(): Promise<void> }> {
+async function startReceivers(delayMs: number): Promise<{ ports: number[]; count(): number; lastAt(): number; close(): Promise<void> }> {
   let count = 0;
   let lastAt = 0;
   const servers: http.Server[] = [];
@@ -73,7 +75,7 @@ async function startReceivers(): Promise<{ ports: number[]; count(): number; las
       req.on('end', () => {
         count += 1;
         lastAt = Date.now();
-        setTimeout(() => res.writeHead(204).end(), DELAY_MS);
+        setTimeout(() => res.writeHead(204).end(), delayMs);
       });
     });
     server.keepAliveTimeout = 60_000;
@@ -113,9 +115,9 @@ async function insertWebhooks(db: Db, ports: readonly number[]): Promise<string[
 }
 
 /** Inserts events and deliveries spread evenly over the webhooks, all due at `dueAt`. */
-async function insertBacklog(db: Db, webhookIds: readonly string[], dueAt: number): Promise<void> {
+async function insertBacklog(db: Db, webhookIds: readonly string[], deliveries: number, dueAt: number): Promise<void> {
   const now = Date.now();
-  const events = Math.ceil(DELIVERIES / webhookIds.length);
+  const events = deliveries / webhookIds.length;
   await db.transaction().execute(async (trx) => {
     for (let start = 0; start < events; start += 100) {
       const batch = Array.from({ length: Math.min(100, events - start) }, () => {
@@ -151,26 +153,26 @@ async function countOpen(db: Db): Promise<number> {
   return Number(row.open);
 }
 
-async function runCase(benchCase: Case): Promise<Result> {
+async function runCase(scenario: Scenario, benchCase: Case): Promise<Result> {
   const dir = tempDir('webhooks-bench-');
   const database = await createTestDatabase(dir, benchCase.dialect);
   const config = parseDatabaseUrl(database.url, 4);
   const db = openDatabase(config);
   await migrateToLatest(db, dialectFor(config));
-  const receivers = await startReceivers();
+  const receivers = await startReceivers(scenario.delayMs);
   const processes: ServerProcess[] = [];
 
   try {
     const webhookIds = await insertWebhooks(db, receivers.ports);
     const role = benchCase.dialect === 'sqlite' ? 'all' : 'worker';
     for (let n = 0; n < benchCase.workers; n++) {
-      processes.push(await spawnServer(workerEnv(database.url, role), path.join(dir, `worker${n}.log`)));
+      const env = workerEnv(database.url, role, scenario.maxInFlight);
+      processes.push(await spawnServer(env, path.join(dir, `worker${n}.log`)));
     }
 
     const dueAt = Date.now() + START_DELAY_MS;
-    await insertBacklog(db, webhookIds, dueAt);
-    const total = Math.ceil(DELIVERIES / webhookIds.length) * webhookIds.length;
-    while (receivers.count() < total) await sleep(20);
+    await insertBacklog(db, webhookIds, scenario.deliveries, dueAt);
+    while (receivers.count() < scenario.deliveries) await sleep(20);
     const sentMs = receivers.lastAt() - dueAt;
     while ((await countOpen(db)) > 0) await sleep(20);
     const recordedMs = Date.now() - dueAt;
@@ -183,7 +185,7 @@ async function runCase(benchCase: Case): Promise<Result> {
   }
 }
 
-function workerEnv(databaseUrl: string, role: string): Record<string, string> {
+function workerEnv(databaseUrl: string, role: string, maxInFlight: number): Record<string, string> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -192,26 +194,31 @@ function workerEnv(databaseUrl: string, role: string): Record<string, string> {
     SERVICE_ROLE: role,
     LOG_LEVEL: 'info',
     WEBHOOK_ALLOWED_CIDRS: `${RECEIVER_HOST}/32`,
-    WEBHOOK_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
-    WEBHOOK_ENDPOINT_CONCURRENCY: String(MAX_IN_FLIGHT),
+    WEBHOOK_MAX_IN_FLIGHT: String(maxInFlight),
+    WEBHOOK_ENDPOINT_CONCURRENCY: String(maxInFlight),
     WEBHOOK_POLL_INTERVAL: '250ms',
   };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const total = Math.ceil(DELIVERIES / WEBHOOKS) * WEBHOOKS;
 console.log(
-  `${total} deliveries to ${WEBHOOKS} receivers answering after ${DELAY_MS} ms; ` +
-    `WEBHOOK_MAX_IN_FLIGHT=${MAX_IN_FLIGHT} per process; ` +
-    `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node.js ${process.version}, ` +
-    `load average ${os.loadavg()[0]?.toFixed(1)} at the start\n`,
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node.js ${process.version}, ` +
+    `${WEBHOOKS} receivers, load average ${os.loadavg()[0]?.toFixed(1)} at the start`,
 );
-console.log('| Setup | Sent in | Recorded in | Deliveries/s (recorded) |');
-console.log('|---|---:|---:|---:|');
-for (const benchCase of CASES) {
-  const result = await runCase(benchCase);
-  const rate = Math.round((total / result.recordedMs) * 1000);
-  console.log(`| ${result.label} | ${(result.sentMs / 1000).toFixed(2)} s | ${(result.recordedMs / 1000).toFixed(2)} s | ${rate} |`);
+for (const scenario of SCENARIOS) {
+  console.log(
+    `\n${scenario.title}: ${scenario.deliveries} deliveries, ` +
+      `WEBHOOK_MAX_IN_FLIGHT=${scenario.maxInFlight} per process\n`,
+  );
+  console.log('| Setup | Sent in | Recorded in | Deliveries/s (recorded) |');
+  console.log('|---|---:|---:|---:|');
+  for (const benchCase of CASES) {
+    const result = await runCase(scenario, benchCase);
+    const rate = Math.round((scenario.deliveries / result.recordedMs) * 1000);
+    const sent = (result.sentMs / 1000).toFixed(2);
+    const recorded = (result.recordedMs / 1000).toFixed(2);
+    console.log(`| ${result.label} | ${sent} s | ${recorded} s | ${rate} |`);
+  }
 }
 console.log(`\nload average ${os.loadavg()[0]?.toFixed(1)} at the end`);
