@@ -4,8 +4,8 @@
  *
  *   npx tsx bench/pg-scale.ts
  *
- * Each case gets a fresh database, starts its processes, then inserts a backlog of
- * deliveries that all become due at one instant, and times how long the receivers take to
+ * Each case gets a fresh database and starts its processes. Then it inserts a backlog of
+ * deliveries that all become due at one instant. It times how long the receivers take to
  * get every request (sent) and the database to record every result (recorded). Receivers
  * run in this process on 127.0.0.2 and answer 204 after the scenario's delay. PostgreSQL is
  * reached through TEST_POSTGRES_URL as in the tests.
@@ -41,7 +41,7 @@ interface Scenario {
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { title: 'Receivers answering after 100 ms', deliveries: 3_200, delayMs: 100, maxInFlight: 32 },
+  { title: 'Receivers answering after 250 ms', deliveries: 1_280, delayMs: 250, maxInFlight: 16 },
   { title: 'Receivers answering at once', deliveries: 6_400, delayMs: 0, maxInFlight: 64 },
 ];
 
@@ -55,6 +55,7 @@ interface Result {
   readonly label: string;
   readonly sentMs: number;
   readonly recordedMs: number;
+  readonly duplicates: number;
 }
 
 const CASES: readonly Case[] = [
@@ -64,17 +65,33 @@ const CASES: readonly Case[] = [
   { label: 'PostgreSQL, 3 workers', dialect: 'postgres', workers: 3 },
 ];
 
-/** Receivers that count requests and note when the last one arrived. */
-async function startReceivers(delayMs: number): Promise<{ ports: number[]; count(): number; lastAt(): number; close(): Promise<void> }> {
-  let count = 0;
+interface Receivers {
+  readonly ports: number[];
+  /** Distinct deliveries received: one per receiver and webhook-id. */
+  count(): number;
+  /** Requests that repeated a receiver and webhook-id already seen. */
+  duplicates(): number;
+  lastAt(): number;
+  close(): Promise<void>;
+}
+
+/** Receivers that count distinct deliveries and note when the last new one arrived. */
+async function startReceivers(delayMs: number): Promise<Receivers> {
+  const seen = new Set<string>();
+  let duplicates = 0;
   let lastAt = 0;
   const servers: http.Server[] = [];
   for (let n = 0; n < WEBHOOKS; n++) {
     const server = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        count += 1;
-        lastAt = Date.now();
+        const key = `${n} ${String(req.headers['webhook-id'])}`;
+        if (seen.has(key)) {
+          duplicates += 1;
+        } else {
+          seen.add(key);
+          lastAt = Date.now();
+        }
         setTimeout(() => res.writeHead(204).end(), delayMs);
       });
     });
@@ -84,7 +101,8 @@ async function startReceivers(delayMs: number): Promise<{ ports: number[]; count
   }
   return {
     ports: servers.map((server) => (server.address() as AddressInfo).port),
-    count: () => count,
+    count: () => seen.size,
+    duplicates: () => duplicates,
     lastAt: () => lastAt,
     async close() {
       for (const server of servers) {
@@ -176,7 +194,7 @@ async function runCase(scenario: Scenario, benchCase: Case): Promise<Result> {
     const sentMs = receivers.lastAt() - dueAt;
     while ((await countOpen(db)) > 0) await sleep(20);
     const recordedMs = Date.now() - dueAt;
-    return { label: benchCase.label, sentMs, recordedMs };
+    return { label: benchCase.label, sentMs, recordedMs, duplicates: receivers.duplicates() };
   } finally {
     await Promise.all(processes.map((server) => server.kill('SIGTERM')));
     await receivers.close();
@@ -211,14 +229,14 @@ for (const scenario of SCENARIOS) {
     `\n${scenario.title}: ${scenario.deliveries} deliveries, ` +
       `WEBHOOK_MAX_IN_FLIGHT=${scenario.maxInFlight} per process\n`,
   );
-  console.log('| Setup | Sent in | Recorded in | Deliveries/s (recorded) |');
-  console.log('|---|---:|---:|---:|');
+  console.log('| Setup | Sent in | Recorded in | Deliveries/s (recorded) | Sent twice |');
+  console.log('|---|---:|---:|---:|---:|');
   for (const benchCase of CASES) {
     const result = await runCase(scenario, benchCase);
     const rate = Math.round((scenario.deliveries / result.recordedMs) * 1000);
     const sent = (result.sentMs / 1000).toFixed(2);
     const recorded = (result.recordedMs / 1000).toFixed(2);
-    console.log(`| ${result.label} | ${sent} s | ${recorded} s | ${rate} |`);
+    console.log(`| ${result.label} | ${sent} s | ${recorded} s | ${rate} | ${result.duplicates} |`);
   }
 }
 console.log(`\nload average ${os.loadavg()[0]?.toFixed(1)} at the end`);

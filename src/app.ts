@@ -132,7 +132,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       closed = true;
       await app.close();
       await subscription?.close();
-      await worker.stop(graceMs);
+      if (sends) await worker.stop(graceMs);
       await outbound.close();
       await db.destroy();
     },

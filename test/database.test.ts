@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ConfigError, loadConfig, parseDatabaseUrl } from '../src/config/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 import { dialectFor } from '../src/db/dialect/index.js';
-import { createTestDatabase, TEST_DATABASE } from './helpers/database.js';
+import { createTestDatabase, onlyPostgres } from './helpers/database.js';
 import { tempDir } from './helpers/service.js';
 
 describe('database configuration', () => {
@@ -51,7 +51,7 @@ describe('database configuration', () => {
   });
 });
 
-describe('migrations on PostgreSQL', { skip: TEST_DATABASE !== 'postgres' && 'needs TEST_DATABASE=postgres' }, () => {
+describe('migrations on PostgreSQL', onlyPostgres, () => {
   it('run once when instances start together', async () => {
     const created = await createTestDatabase(tempDir());
     const config = parseDatabaseUrl(created.url, 2);

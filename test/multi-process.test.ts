@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseDatabaseUrl } from '../src/config/config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { ApiClient } from './helpers/api.js';
-import { createTestDatabase, TEST_DATABASE, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, onlyPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
@@ -47,7 +47,7 @@ async function runFlows(admin: ApiClient): Promise<void> {
   );
 }
 
-describe('three workers and an api on one PostgreSQL', { skip: TEST_DATABASE !== 'postgres' && 'needs TEST_DATABASE=postgres' }, () => {
+describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
   const dir = tempDir('webhooks-multi-');
   let database: TestDatabase;
   let db: Db;

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TEST_DATABASE } from './helpers/database.js';
+import { onlyPostgres, TEST_DATABASE } from './helpers/database.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startService, type TestService } from './helpers/service.js';
 
 const ALL_EVENTS = ['submission', 'approval', 'rejection', 'completion'];
+
+async function createWebhook(svc: TestService, url: string) {
+  const created = await svc.admin.post('/api/v1/webhooks', { name: 'Receiver', url, event_types: ALL_EVENTS });
+  assert.equal(created.status, 201);
+  return created;
+}
 
 async function submitReport(svc: TestService): Promise<void> {
   const report = await svc.admin.post('/api/v1/reports', {
@@ -32,12 +38,7 @@ describe(`service roles on ${TEST_DATABASE}`, () => {
   });
 
   it('api role enqueues without sending', async () => {
-    const created = await api.admin.post('/api/v1/webhooks', {
-      name: 'Receiver',
-      url: receiver.url,
-      event_types: ALL_EVENTS,
-    });
-    assert.equal(created.status, 201);
+    const created = await createWebhook(api, receiver.url);
     await submitReport(api);
 
     const deliveries = await api.admin.get(`/api/v1/webhooks/${created.body.id}/deliveries`);
@@ -63,7 +64,7 @@ describe(`service roles on ${TEST_DATABASE}`, () => {
   });
 });
 
-describe('worker processes on one PostgreSQL', { skip: TEST_DATABASE !== 'postgres' && 'needs TEST_DATABASE=postgres' }, () => {
+describe('worker processes on one PostgreSQL', onlyPostgres, () => {
   let api: TestService;
   let worker: TestService;
   let receiver: Receiver;
@@ -85,12 +86,7 @@ describe('worker processes on one PostgreSQL', { skip: TEST_DATABASE !== 'postgr
   });
 
   it('wakes on notifications from the api', async () => {
-    const created = await api.admin.post('/api/v1/webhooks', {
-      name: 'Receiver',
-      url: receiver.url,
-      event_types: ALL_EVENTS,
-    });
-    assert.equal(created.status, 201);
+    const created = await createWebhook(api, receiver.url);
     await submitReport(api);
     await submitReport(api);
 

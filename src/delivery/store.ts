@@ -152,7 +152,7 @@ export class DeliveryStore {
 
       // Workers that write at the same time lock the webhook rows in one order (by id), so
       // two of them cannot deadlock on each other's counters.
-      const byWebhook = [...successStats(kept)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const byWebhook = [...successStats(kept)].sort((left, right) => (left[0] < right[0] ? -1 : 1));
       for (const [webhookId, stats] of byWebhook) {
         await trx
           .updateTable('webhooks')
@@ -219,7 +219,7 @@ export class DeliveryStore {
   }
 }
 
-/** A lease owner id that names the host and process, so operators can tell who holds a delivery. */
+/** Creates a lease owner id that names the host and process, so operators see who holds a delivery. */
 export function newLeaseOwner(): string {
   return `${os.hostname()}/${process.pid}/${newId('wrk')}`;
 }

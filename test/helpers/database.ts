@@ -12,6 +12,9 @@ import { dialectFor, type DatabaseDialect } from '../../src/db/dialect/index.js'
 export const TEST_DATABASE = readTestDatabase(process.env.TEST_DATABASE);
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Options for a test or suite that only means something on PostgreSQL. */
+export const onlyPostgres = { skip: TEST_DATABASE !== 'postgres' && 'needs TEST_DATABASE=postgres' };
+
 export interface TestDatabase {
   /** The DATABASE_URL of the fresh database. */
   readonly url: string;

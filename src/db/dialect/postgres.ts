@@ -27,8 +27,9 @@ const types: pg.CustomTypesConfig = {
 };
 
 /**
- * A database shared by any number of processes: one pool per process, row locks with SKIP
- * LOCKED for claims, LISTEN/NOTIFY for wake-ups and an advisory lock for migrations.
+ * Creates the support for a database shared by any number of processes: one pool per
+ * process, row locks with SKIP LOCKED for claims, LISTEN/NOTIFY for wake-ups and an
+ * advisory lock for migrations.
  */
 export function postgresDialect(url: string, poolSize: number): DatabaseDialect {
   return {
