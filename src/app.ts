@@ -4,11 +4,17 @@ import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { dialectFor, type WakeSubscription, type WakeTopic } from './db/dialect/index.js';
+import { AutoDisabler } from './delivery/auto-disable.js';
+import { Housekeeping } from './delivery/housekeeping.js';
+import { recoverWebhook } from './delivery/recovery.js';
+import { RetentionPruner } from './delivery/retention.js';
 import { registerDeliveryRoutes } from './delivery/routes.js';
 import { DeliverySender } from './delivery/sender.js';
 import { DeliveryService } from './delivery/service.js';
 import { DeliveryStore } from './delivery/store.js';
 import { DeliveryWorker } from './delivery/worker.js';
+import { PublishService } from './events/publish.js';
+import { EventTypeRegistry } from './events/registry.js';
 import { registerEventRoutes } from './events/routes.js';
 import { createHttpServer, type App } from './http/server.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -34,6 +40,9 @@ export interface Service {
   /** Started only when the role is `all` or `worker`. */
   readonly worker: DeliveryWorker;
   readonly logger: Logger;
+  /** Background tasks, exposed so tests can run them without waiting for their interval. */
+  readonly autoDisabler: AutoDisabler;
+  readonly pruner: RetentionPruner;
   /** Starts the HTTP listener and the delivery worker; returns the listening address. */
   start(): Promise<string>;
   /** Stops taking requests, lets attempts in flight finish within the grace period, closes the database. */
@@ -58,7 +67,9 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const outbound = new OutboundClient({
     policy,
     timeoutMs: config.webhook.timeoutMs,
-    connectionsPerOrigin: config.webhook.endpointConcurrency,
+    // A webhook may set a cap above the default, so the pool must not be the tighter limit;
+    // the worker keeps the total within WEBHOOK_MAX_IN_FLIGHT.
+    connectionsPerOrigin: config.webhook.maxInFlight,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
@@ -68,6 +79,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
+    retryJitter: config.webhook.retryJitter,
     timeoutMs: config.webhook.timeoutMs,
     leaseMarginMs: config.webhook.leaseMarginMs,
     pollIntervalMs: config.webhook.pollIntervalMs,
@@ -83,15 +95,42 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       logger.error({ err: error, topic }, 'notifying workers failed; they find the change at the next poll');
     });
   };
+  const firstDelayMs = config.webhook.retryScheduleMs[0] ?? 0;
 
+  const registry = new EventTypeRegistry(db);
   const webhooks = new WebhookService(db, {
     destinations: new DestinationChecker(policy, config.webhook.allowedPorts, options.lookup),
     sender,
+    registry,
+    secretOverlapMs: config.webhook.secretOverlapMs,
     onChange: () => wakeWorkers('webhooks'),
   });
+  const publisher = new PublishService(db, registry, {
+    maxPayloadBytes: config.webhook.maxPayloadBytes,
+    firstDelayMs,
+    onDeliveriesCreated: () => wakeWorkers('deliveries'),
+  });
+  const autoDisabler = new AutoDisabler(db, logger.child({ component: 'auto-disable' }), {
+    disableAfterMs: config.webhook.disableAfterMs,
+    firstDelayMs,
+    onDisabled: () => wakeWorkers('webhooks'),
+  });
+  const pruner = new RetentionPruner(db, logger.child({ component: 'retention' }), config.retention);
+  const housekeeping = new Housekeeping(
+    [
+      {
+        name: 'auto-disable',
+        // Checking four times per period keeps the overshoot under a quarter of it.
+        intervalMs: Math.min(Math.max(config.webhook.disableAfterMs / 4, 100), 60_000),
+        run: () => autoDisabler.run(),
+      },
+      { name: 'retention', intervalMs: config.retention.intervalMs, run: () => pruner.run() },
+    ],
+    logger.child({ component: 'housekeeping' }),
+  );
   const reports = new ReportService(db, {
     approvalStages: config.approvalStages,
-    firstDelayMs: config.webhook.retryScheduleMs[0] ?? 0,
+    firstDelayMs,
     onDeliveriesCreated: () => wakeWorkers('deliveries'),
   });
   const deliveries = new DeliveryService(db, () => wakeWorkers('deliveries'));
@@ -103,9 +142,13 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     registerAuthRoutes(app, auth);
     registerWebhookRoutes(app, webhooks);
     registerLegacyWebhookRoutes(app, webhooks);
-    registerDeliveryRoutes(app, deliveries);
+    registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
+      const result = await recoverWebhook(db, webhookId, since, config.webhook.recoveryRate, Date.now());
+      wakeWorkers('deliveries');
+      return result;
+    });
     registerReportRoutes(app, reports);
-    registerEventRoutes(app);
+    registerEventRoutes(app, registry, publisher);
     app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }
 
@@ -116,6 +159,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     db,
     worker,
     logger,
+    autoDisabler,
+    pruner,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
       if (sends) {
@@ -123,6 +168,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
           topic === 'webhooks' ? worker.webhooksChanged() : worker.wake(),
         );
         await worker.start();
+        housekeeping.start();
       }
       logger.info({ role: config.role, database: dialect.name }, 'service started');
       return address;
@@ -130,6 +176,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     async close(graceMs = config.webhook.timeoutMs + 1_000) {
       if (closed) return;
       closed = true;
+      housekeeping.stop();
       await app.close();
       await subscription?.close();
       if (sends) await worker.stop(graceMs);

@@ -38,6 +38,9 @@ logger.info(
     webhook_timeout: formatDuration(config.webhook.timeoutMs),
     retry_schedule: config.webhook.retryScheduleMs.map(formatDuration).join(','),
     allowed_cidrs: config.webhook.allowedCidrs,
+    disable_after: formatDuration(config.webhook.disableAfterMs),
+    secret_overlap: formatDuration(config.webhook.secretOverlapMs),
+    retention: formatDuration(config.retention.maxAgeMs),
   },
   'configuration loaded',
 );

@@ -38,11 +38,11 @@ async function runReportFlow(admin: ApiClient, n: number): Promise<void> {
   }
 }
 
-async function runFlows(admin: ApiClient): Promise<void> {
-  let next = 0;
+async function runFlows(admin: ApiClient, from: number, to: number): Promise<void> {
+  let next = from;
   await Promise.all(
     Array.from({ length: PARALLEL_FLOWS }, async () => {
-      while (next < REPORTS) await runReportFlow(admin, next++);
+      while (next < to) await runReportFlow(admin, next++);
     }),
   );
 }
@@ -52,13 +52,14 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
   let database: TestDatabase;
   let db: Db;
   let api: ServerProcess;
-  let workers: ServerProcess[];
+  let workers: ServerProcess[] = [];
   const receivers: Receiver[] = [];
+  let env: (role: string) => Record<string, string>;
 
   before(async () => {
     database = await createTestDatabase(dir, 'postgres');
     db = openDatabase(parseDatabaseUrl(database.url, 2));
-    const env = (role: string): Record<string, string> =>
+    env = (role: string): Record<string, string> =>
       testEnv(dir, {
         DATABASE_URL: database.url,
         DATABASE_POOL_SIZE: '4',
@@ -67,15 +68,12 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
         WEBHOOK_LEASE_MARGIN: '2s',
       });
     api = await spawnServer(env('api'), path.join(dir, 'api.log'));
-    workers = await Promise.all(
-      [1, 2, 3].map((n) => spawnServer(env('worker'), path.join(dir, `worker${n}.log`))),
-    );
     for (let n = 0; n < RECEIVERS; n++) {
       receivers.push(await startReceiver(() => ({ status: 204, delayMs: 10 })));
     }
   });
   after(async () => {
-    for (const server of [api, ...(workers ?? [])]) {
+    for (const server of [api, ...workers]) {
       if (server && server.child.exitCode === null && server.child.signalCode === null) await server.kill();
     }
     await Promise.all(receivers.map((receiver) => receiver.close()));
@@ -96,8 +94,14 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
       receiverOf.set(created.body.id, receiver);
     }
 
+    // A backlog built before the workers start keeps every worker busy at the kill, and
+    // the rest of the reports arrive while the workers run.
+    await runFlows(admin, 0, REPORTS / 2);
+    workers = await Promise.all(
+      [1, 2, 3].map((n) => spawnServer(env('worker'), path.join(dir, `worker${n}.log`))),
+    );
     const victim = workers[0]!;
-    const flows = runFlows(admin);
+    const flows = runFlows(admin, REPORTS / 2, REPORTS);
 
     const received = () => receivers.reduce((sum, receiver) => sum + receiver.requests.length, 0);
     await eventually(async () => (received() >= KILL_AFTER_REQUESTS ? true : undefined), 60_000, 'deliveries before the kill');

@@ -36,6 +36,23 @@ export interface Config {
     readonly leaseMarginMs: number;
     /** Longest wait between checks for due deliveries when no notification arrives. */
     readonly pollIntervalMs: number;
+    /** Share of each retry delay that is randomised, from 0 to 1. */
+    readonly retryJitter: number;
+    /** A webhook whose attempts have all failed for this long is deactivated. */
+    readonly disableAfterMs: number;
+    /** How long a replaced secret keeps signing requests next to the new one. */
+    readonly secretOverlapMs: number;
+    /** Deliveries per second that an endpoint recovery sends. */
+    readonly recoveryRate: number;
+    /** Largest published event payload, in bytes of JSON. */
+    readonly maxPayloadBytes: number;
+  };
+  readonly retention: {
+    /** Age after which attempts, succeeded and skipped deliveries are deleted. */
+    readonly maxAgeMs: number;
+    readonly intervalMs: number;
+    /** Rows deleted per statement, so each write lock is short. */
+    readonly batchSize: number;
   };
 }
 
@@ -92,6 +109,22 @@ export function loadConfig(env: Env): Config {
       ),
       leaseMarginMs: readDuration(read('WEBHOOK_LEASE_MARGIN'), 'WEBHOOK_LEASE_MARGIN', '30s', 100),
       pollIntervalMs: readDuration(read('WEBHOOK_POLL_INTERVAL'), 'WEBHOOK_POLL_INTERVAL', '1s', 10),
+      retryJitter: readInteger(read('WEBHOOK_RETRY_JITTER'), 'WEBHOOK_RETRY_JITTER', 20, 0, 100) / 100,
+      disableAfterMs: readDuration(read('WEBHOOK_DISABLE_AFTER'), 'WEBHOOK_DISABLE_AFTER', '5d', 100),
+      secretOverlapMs: readDuration(read('WEBHOOK_SECRET_OVERLAP'), 'WEBHOOK_SECRET_OVERLAP', '24h', 0),
+      recoveryRate: readInteger(read('WEBHOOK_RECOVERY_RATE'), 'WEBHOOK_RECOVERY_RATE', 10, 1, 10_000),
+      maxPayloadBytes: readInteger(
+        read('EVENT_MAX_PAYLOAD_BYTES'),
+        'EVENT_MAX_PAYLOAD_BYTES',
+        256 * 1024,
+        1_024,
+        900 * 1024,
+      ),
+    },
+    retention: {
+      maxAgeMs: readDuration(read('RETENTION_PERIOD'), 'RETENTION_PERIOD', '30d', 1_000),
+      intervalMs: readDuration(read('RETENTION_INTERVAL'), 'RETENTION_INTERVAL', '1h', 100),
+      batchSize: readInteger(read('RETENTION_BATCH_SIZE'), 'RETENTION_BATCH_SIZE', 500, 1, 10_000),
     },
   };
   return deepFreeze(config);

@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { sql } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
-import type { AttemptTrigger, DeliveryStatus } from '../db/schema.js';
+import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
 
 export interface ClaimedDelivery {
@@ -24,6 +24,8 @@ export interface StoredEvent {
 export interface ClaimSlot {
   readonly webhookId: string;
   readonly limit: number;
+  /** Claims only the webhook's oldest unfinished delivery, and only when it is due. */
+  readonly ordered?: boolean;
 }
 
 /** The outcome of one attempt, written back in a batch with others. */
@@ -50,8 +52,8 @@ const MAX_SLOTS_PER_CLAIM = 200;
 const ATTEMPT_INSERT_CHUNK = 50;
 
 /** The parts of a dialect that the queue needs; the default is SQLite's. */
-export type QueueDialect = Pick<DatabaseDialect, 'singleProcess' | 'claimLockClause'>;
-const SINGLE_PROCESS: QueueDialect = { singleProcess: true, claimLockClause: sql`` };
+export type QueueDialect = Pick<DatabaseDialect, 'singleProcess' | 'claimLockClause' | 'updateLockClause'>;
+const SINGLE_PROCESS: QueueDialect = { singleProcess: true, claimLockClause: sql``, updateLockClause: sql`` };
 
 /**
  * The delivery queue's storage: claims, leases and the write-back of attempt results. Each
@@ -73,14 +75,9 @@ export class DeliveryStore {
     const selected = slots.slice(0, MAX_SLOTS_PER_CLAIM);
     if (selected.length === 0 || total <= 0) return [];
 
-    const perWebhook = selected.map(
-      (slot, index) => sql`SELECT id FROM (
-        SELECT id FROM deliveries
-        WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
-        ORDER BY next_attempt_at, id
-        LIMIT ${slot.limit}
-        ${this.dialect.claimLockClause}
-      ) AS ${sql.raw(`s${index}`)}`,
+    const lock = this.dialect.claimLockClause;
+    const perWebhook = selected.map((slot, index) =>
+      slot.ordered ? orderedHead(slot, index, now, lock) : dueRows(slot, index, now, lock),
     );
     const result = await sql<ClaimedDelivery>`
       UPDATE deliveries
@@ -150,10 +147,10 @@ export class DeliveryStore {
         await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
       }
 
-      // Workers that write at the same time lock the webhook rows in one order (by id), so
-      // two of them cannot deadlock on each other's counters.
-      const byWebhook = [...successStats(kept)].sort((left, right) => (left[0] < right[0] ? -1 : 1));
-      for (const [webhookId, stats] of byWebhook) {
+      await lockWebhooks(trx, kept, this.dialect.updateLockClause);
+      await skipRetriesOfInactiveWebhooks(trx, kept);
+      await updateFailureStreaks(trx, kept);
+      for (const [webhookId, stats] of successStats(kept)) {
         await trx
           .updateTable('webhooks')
           .set((eb) => ({
@@ -224,6 +221,48 @@ export function newLeaseOwner(): string {
   return `${os.hostname()}/${process.pid}/${newId('wrk')}`;
 }
 
+function dueRows(slot: ClaimSlot, index: number, now: number, lock: RawBuilder<unknown>) {
+  return sql`SELECT id FROM (
+    SELECT id FROM deliveries
+    WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
+    ORDER BY next_attempt_at, id
+    LIMIT ${slot.limit}
+    ${lock}
+  ) AS ${sql.raw(`s${index}`)}`;
+}
+
+/**
+ * Selects the head of an ordered webhook's queue when it is due. While the head is in flight
+ * or waiting for a retry, nothing behind it is claimed, which is the holdback. The head is
+ * found first and only then locked: skipping a locked head must not promote the next row.
+ */
+function orderedHead(slot: ClaimSlot, index: number, now: number, lock: RawBuilder<unknown>) {
+  return sql`SELECT id FROM (
+    SELECT id FROM deliveries
+    WHERE id = (
+      SELECT id FROM deliveries
+      WHERE webhook_id = ${slot.webhookId} AND status IN ('pending', 'delivering')
+      ORDER BY id
+      LIMIT 1
+    ) AND status = 'pending' AND next_attempt_at <= ${now}
+    ${lock}
+  ) AS ${sql.raw(`s${index}`)}`;
+}
+
+/**
+ * Locks the webhook rows that the write-back updates, in id order. Workers writing at the
+ * same time then wait for each other instead of deadlocking on the same rows.
+ */
+async function lockWebhooks(
+  trx: Transaction<Database>,
+  records: readonly AttemptRecord[],
+  lock: RawBuilder<unknown>,
+): Promise<void> {
+  const ids = [...new Set(records.map((record) => record.webhookId))];
+  if (ids.length === 0) return;
+  await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
+}
+
 function toAttemptRow(record: AttemptRecord) {
   return {
     id: newId('att'),
@@ -239,6 +278,41 @@ function toAttemptRow(record: AttemptRecord) {
     request_headers: JSON.stringify(record.requestHeaders),
     response_excerpt: record.excerpt,
   };
+}
+
+/**
+ * Turns a retry into a skipped delivery when its webhook was deactivated while the attempt
+ * was in flight, as deactivation did with the webhook's other pending deliveries.
+ */
+async function skipRetriesOfInactiveWebhooks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
+  const retries = records.filter((record) => record.status === 'pending');
+  if (retries.length === 0) return;
+  await trx
+    .updateTable('deliveries')
+    .set((eb) => ({ status: 'skipped', completed_at: eb.ref('updated_at') }))
+    .where('id', 'in', retries.map((record) => record.deliveryId))
+    .where('status', '=', 'pending')
+    .where('webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('is_active', '=', 0))
+    .execute();
+}
+
+/**
+ * Starts a webhook's failure streak at its first failed attempt and ends it at a success,
+ * so auto-disable can measure how long every attempt has failed.
+ */
+async function updateFailureStreaks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
+  const lastOutcome = new Map<string, { succeeded: boolean; at: number }>();
+  for (const record of records) {
+    lastOutcome.set(record.webhookId, { succeeded: record.errorKind === null, at: record.finishedAt });
+  }
+  for (const [webhookId, outcome] of lastOutcome) {
+    const query = trx.updateTable('webhooks').where('id', '=', webhookId);
+    if (outcome.succeeded) {
+      await query.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
+    } else {
+      await query.set({ failing_since: outcome.at }).where('failing_since', 'is', null).execute();
+    }
+  }
 }
 
 function successStats(records: readonly AttemptRecord[]): Map<string, { count: number; last: number }> {

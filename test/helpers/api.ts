@@ -43,12 +43,29 @@ export class ApiClient {
     return this.#send(method, path, text, contentType);
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-    return this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    return this.#send(method, path, text, 'application/json', extraHeaders);
   }
 
-  async #send(method: string, path: string, text: string | undefined, contentType: string): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
+  /** The same API as another token, e.g. a publish-only token. */
+  withToken(token: string): ApiClient {
+    return new ApiClient(this.baseUrl, token);
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    text: string | undefined,
+    contentType: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (text !== undefined) headers['content-type'] = contentType;
     const response = await fetch(this.baseUrl + path, { method, headers, body: text });

@@ -36,6 +36,7 @@ export function postgresDialect(url: string, poolSize: number): DatabaseDialect 
     name: 'postgres',
     singleProcess: false,
     claimLockClause: sql`FOR UPDATE SKIP LOCKED`,
+    updateLockClause: sql`FOR NO KEY UPDATE`,
 
     createKyselyDialect(log) {
       const pool = new pg.Pool({

@@ -14,6 +14,7 @@ export function sqliteDialect(file: string): DatabaseDialect {
     name: 'sqlite',
     singleProcess: true,
     claimLockClause: sql``,
+    updateLockClause: sql``,
 
     createKyselyDialect() {
       if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

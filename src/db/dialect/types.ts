@@ -32,6 +32,13 @@ export interface DatabaseDialect {
    */
   readonly claimLockClause: RawBuilder<unknown>;
 
+  /**
+   * Ends a selection of rows that the transaction goes on to update, so concurrent writers
+   * queue in the selection's order. PostgreSQL uses FOR NO KEY UPDATE, which leaves inserts
+   * of rows that reference them unblocked; SQLite needs nothing.
+   */
+  readonly updateLockClause: RawBuilder<unknown>;
+
   /** Runs `migrate` so that processes starting together apply each migration once. */
   withMigrationLock<T>(db: Kysely<Database>, migrate: (db: Kysely<Database>) => Promise<T>): Promise<T>;
 
