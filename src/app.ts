@@ -86,7 +86,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   });
   const sends = config.role !== 'api';
 
-  // Called after commits: wakes this process's worker, if it runs one, and tells the
+  // Called after commits: wakes this process's worker, if it runs one, and notifies the
   // workers of other processes. A lost notification delays work by one poll interval.
   const wakeWorkers = (topic: WakeTopic): void => {
     if (topic === 'webhooks') worker.webhooksChanged();

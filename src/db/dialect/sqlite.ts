@@ -5,7 +5,7 @@ import { SqliteDialect, sql } from 'kysely';
 import type { DatabaseDialect } from './types.js';
 
 /**
- * The embedded database of a single process. It runs in WAL mode with synchronous=NORMAL:
+ * Creates the support for the embedded database of a single process. It runs in WAL mode with synchronous=NORMAL:
  * a committed transaction survives a crash of the process, and only a power loss may take
  * back the last few commits.
  */

@@ -2,7 +2,7 @@ import type { Dialect, Kysely, RawBuilder } from 'kysely';
 import type { Logger } from '../../observability/logger.js';
 import type { Database } from '../schema.js';
 
-/** What changed, so that workers in every process look again. */
+/** The kind of change that makes workers in every process look again. */
 export type WakeTopic = 'deliveries' | 'webhooks';
 
 /** An open subscription to wake-ups from other processes. */
