@@ -123,6 +123,7 @@ async function insertWebhooks(db: Db, ports: readonly number[]): Promise<string[
     headers: '{}',
     secret: generateSecret(),
     is_active: 1,
+    follow_redirects: 0,
     created_by: 'bench',
     created_at: now,
     updated_at: now,

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, parseDatabaseUrl } from '../src/config/config.
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 import { dialectFor } from '../src/db/dialect/index.js';
 import { createTestDatabase, onlyPostgres } from './helpers/database.js';
-import { tempDir } from './helpers/service.js';
+import { startService, tempDir } from './helpers/service.js';
 
 describe('database configuration', () => {
   it('selects PostgreSQL for a postgres URL', () => {
@@ -71,6 +71,19 @@ describe('migrations on PostgreSQL', onlyPostgres, () => {
     } finally {
       await Promise.all(instances.map((db) => db.destroy()));
       await created.drop();
+    }
+  });
+
+  it('rejects NUL characters with 400', async () => {
+    const svc = await startService();
+    try {
+      const report = { type: 'SAT', title: 'a\u0000b', reference: 'R', client: 'C' };
+      const response = await svc.admin.post('/api/v1/reports', report);
+      assert.equal(response.status, 400);
+      assert.equal(response.body.code, 'invalid_request');
+      assert.match(response.body.message, /NUL character/);
+    } finally {
+      await svc.close();
     }
   });
 

@@ -23,6 +23,7 @@ async function seed(test: OpenTestDatabase, perWebhook: number): Promise<string[
         headers: '{}',
         secret: 'c2VjcmV0',
         is_active: 1,
+        follow_redirects: 0,
         created_by: 'test',
         created_at: NOW,
         updated_at: NOW,

@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { dialectFor, type DatabaseDialect } from './dialect/index.js';
 import * as initial from './migrations/001_initial.js';
+import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
 import * as multiWorker from './migrations/005_multi_worker.js';
 import type { Database } from './schema.js';
@@ -11,6 +12,7 @@ export type Db = Kysely<Database>;
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
+  '002_follow_redirects': followRedirects,
   '003_delivery_engine': deliveryEngine,
   '005_multi_worker': multiWorker,
 };

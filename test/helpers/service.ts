@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildService, type Service } from '../../src/app.js';
+import { buildService, type Service, type ServiceOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ApiClient } from './api.js';
@@ -54,7 +54,10 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
  * 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
  * A DATABASE_URL in `extraEnv` shares that database instead, and close() leaves it in place.
  */
-export async function startService(extraEnv: Record<string, string> = {}): Promise<TestService> {
+export async function startService(
+  extraEnv: Record<string, string> = {},
+  options: Pick<ServiceOptions, 'lookup'> = {},
+): Promise<TestService> {
   const dir = tempDir();
   const database = extraEnv.DATABASE_URL
     ? { url: extraEnv.DATABASE_URL, drop: async () => undefined }
@@ -62,7 +65,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
   const config = loadConfig(testEnv(dir, { DATABASE_URL: database.url, ...extraEnv }));
   const logFile = path.join(dir, 'service.log');
   const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
-  const service = await buildService(config, { logger });
+  const service = await buildService(config, { ...options, logger });
   const url = await service.start();
   // A worker serves no API, so its client stays signed out.
   const admin =
