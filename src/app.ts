@@ -1,6 +1,9 @@
 import { AuthService } from './auth/service.js';
 import { registerAuthGuard } from './auth/guard.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerSessionRoutes } from './auth/session-routes.js';
+import { SessionService } from './auth/sessions.js';
+import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { dialectFor, type WakeSubscription, type WakeTopic } from './db/dialect/index.js';
@@ -27,6 +30,7 @@ import { ReportService } from './reports/service.js';
 import { registerLegacyWebhookRoutes } from './webhooks/legacy-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
+import { registerConsoleRoutes } from './web/routes.js';
 
 export interface ServiceOptions {
   readonly logger?: Logger;
@@ -60,7 +64,21 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const applied = await migrateToLatest(db, dialect);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const auth = new AuthService(db, config.tokenTtlMs);
+  const throttle = new LoginThrottle({
+    ...config.login,
+    // The email itself is not logged: a lockout often follows a mistyped or guessed address.
+    onLockout: (lockout) =>
+      logger.warn(
+        {
+          lockout_kind: lockout.kind,
+          client_address: lockout.address,
+          until: new Date(lockout.until).toISOString(),
+        },
+        'sign-in locked out after repeated failures',
+      ),
+  });
+  const auth = new AuthService(db, config.tokenTtlMs, throttle);
+  const sessions = new SessionService(db, config.sessionTtlMs);
   if (config.role !== 'worker') await createFirstAdmin(auth, config.admin, logger);
 
   const policy = new AddressPolicy(config.webhook.allowedCidrs);
@@ -139,8 +157,10 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const app = createHttpServer(logger);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', role: config.role }));
   if (config.role !== 'worker') {
-    registerAuthGuard(app, auth);
+    const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
+    await registerAuthGuard(app, guardOptions);
     registerAuthRoutes(app, auth);
+    registerSessionRoutes(app, guardOptions);
     registerWebhookRoutes(app, webhooks);
     registerLegacyWebhookRoutes(app, webhooks);
     registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
@@ -151,6 +171,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     registerReportRoutes(app, reports);
     registerEventRoutes(app, registry, publisher);
     app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    await registerConsoleRoutes(app, { sessions, logger });
   }
 
   let subscription: WakeSubscription | undefined;

@@ -5,6 +5,7 @@ import { dialectFor, type DatabaseDialect } from './dialect/index.js';
 import * as initial from './migrations/001_initial.js';
 import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
+import * as sessions from './migrations/004_sessions.js';
 import * as multiWorker from './migrations/005_multi_worker.js';
 import type { Database } from './schema.js';
 
@@ -14,6 +15,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_follow_redirects': followRedirects,
   '003_delivery_engine': deliveryEngine,
+  '004_sessions': sessions,
   '005_multi_worker': multiWorker,
 };
 
