@@ -9,8 +9,12 @@ import { DeliveryService } from './delivery/service.js';
 import { DeliveryStore } from './delivery/store.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { registerEventRoutes } from './events/routes.js';
+import { registerApiDocs } from './http/docs.js';
 import { createHttpServer, type App } from './http/server.js';
+import { registerHealthRoutes } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { registerMetricsRoute, ServiceMetrics } from './observability/metrics.js';
+import { registerRequestLogging } from './observability/request-log.js';
 import { AddressPolicy } from './outbound/address-policy.js';
 import { DestinationChecker } from './outbound/checker.js';
 import { OutboundClient } from './outbound/client.js';
@@ -21,10 +25,21 @@ import { registerLegacyWebhookRoutes } from './webhooks/legacy-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
 
+/** Longest sleep of the delivery worker between checks for due deliveries. */
+const WORKER_POLL_MS = 1_000;
+
 export interface ServiceOptions {
   readonly logger?: Logger;
   /** Replaces the system resolver for webhook host names. */
   readonly lookup?: Lookup;
+}
+
+/** A registered route: its method and its Fastify URL pattern, such as `/api/v1/webhooks/:id`. */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  /** Left out of the OpenAPI document on purpose (health, metrics, docs). */
+  readonly hidden: boolean;
 }
 
 export interface Service {
@@ -32,6 +47,9 @@ export interface Service {
   readonly db: Db;
   readonly worker: DeliveryWorker;
   readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  /** Every route registered on the HTTP server, HEAD routes included. */
+  readonly routes: readonly RouteInfo[];
   /** Starts the HTTP listener and the delivery worker; returns the listening address. */
   start(): Promise<string>;
   /** Stops taking requests, lets attempts in flight finish within the grace period, closes the database. */
@@ -63,11 +81,14 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
+  const metrics = new ServiceMetrics(db);
   const worker = new DeliveryWorker(db, new DeliveryStore(db), sender, logger.child({ component: 'worker' }), {
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
     timeoutMs: config.webhook.timeoutMs,
+    pollIntervalMs: WORKER_POLL_MS,
+    onAttempt: (outcome) => metrics.recordAttempt(outcome),
   });
 
   const webhooks = new WebhookService(db, {
@@ -83,15 +104,23 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
+  const routes = collectRoutes(app);
+  registerRequestLogging(app);
   registerAuthGuard(app, auth);
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerHealthRoutes(app, {
+    db,
+    worker,
+    log: logger,
+    staleAfterMs: config.webhook.timeoutMs + 3 * WORKER_POLL_MS + 10_000,
+  });
+  registerMetricsRoute(app, metrics, config.metricsToken);
+  registerApiDocs(app);
   registerAuthRoutes(app, auth);
   registerWebhookRoutes(app, webhooks);
   registerLegacyWebhookRoutes(app, webhooks);
   registerDeliveryRoutes(app, deliveries);
   registerReportRoutes(app, reports);
   registerEventRoutes(app);
-  app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   let closed = false;
   return {
@@ -99,18 +128,31 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     db,
     worker,
     logger,
+    metrics,
+    routes,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
       await worker.start();
       return address;
     },
-    async close(graceMs = config.webhook.timeoutMs + 1_000) {
+    async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;
       closed = true;
+      logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
       await app.close();
       await worker.stop(graceMs);
       await outbound.close();
       await db.destroy();
     },
   };
+}
+
+function collectRoutes(app: App): RouteInfo[] {
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const hidden = route.schema?.hide === true;
+    for (const method of methods) routes.push({ method, url: route.url, hidden });
+  });
+  return routes;
 }

@@ -48,7 +48,8 @@ export function createHttpServer(logger: Logger): App {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('req');
     },
-    disableRequestLogging: false,
+    // registerRequestLogging writes one line per request with its route, user and duration.
+    disableRequestLogging: true,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
