@@ -104,6 +104,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
+  // Loads the OpenAPI generator now: it sees only routes registered after it has loaded.
+  await app.after();
   const routes = collectRoutes(app);
   registerRequestLogging(app);
   registerAuthGuard(app, auth);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -43,13 +44,12 @@ export function createHttpServer(logger: Logger): App {
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
+    // registerRequestLogging writes one line per request with its route, user and duration.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('req');
     },
-    // registerRequestLogging writes one line per request with its route, user and duration.
-    disableRequestLogging: true,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -9,7 +9,13 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     readonly token: string | undefined,
+    readonly extraHeaders: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** A client that also sends these headers on every request, e.g. X-Request-Id. */
+  withHeaders(headers: Record<string, string>): ApiClient {
+    return new ApiClient(this.baseUrl, this.token, { ...this.extraHeaders, ...headers });
+  }
 
   static async signIn(baseUrl: string, email: string, password: string): Promise<ApiClient> {
     const anonymous = new ApiClient(baseUrl, undefined);
@@ -48,7 +54,7 @@ export class ApiClient {
   }
 
   async #send(method: string, path: string, text: string | undefined, contentType: string): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (text !== undefined) headers['content-type'] = contentType;
     const response = await fetch(this.baseUrl + path, { method, headers, body: text });
