@@ -11,7 +11,10 @@ export interface ReceivedRequest {
 }
 
 /** What the receiver does with the n-th request (1-based). */
-export type Behaviour = (request: ReceivedRequest, n: number) => { status?: number; body?: string; hang?: boolean };
+export type Behaviour = (
+  request: ReceivedRequest,
+  n: number,
+) => { status?: number; body?: string; hang?: boolean; delayMs?: number };
 
 export interface Receiver {
   readonly url: string;
@@ -50,8 +53,12 @@ export async function startReceiver(
 
       const action = current(received, requests.length);
       if (action.hang) return;
-      res.statusCode = action.status ?? 204;
-      res.end(action.body ?? '');
+      const respond = () => {
+        res.statusCode = action.status ?? 204;
+        res.end(action.body ?? '');
+      };
+      if (action.delayMs === undefined) respond();
+      else setTimeout(respond, action.delayMs);
     });
   });
   server.on('connection', (socket) => {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildService } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { createLogger } from '../src/observability/logger.js';
+import { ApiClient } from './helpers/api.js';
+import { spawnTs, waitForExit } from './helpers/process.js';
+import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
+
+interface RunningMain {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly admin: ApiClient;
+  readonly exited: ReturnType<typeof waitForExit>;
+  /** Resolves with the first log line whose message is `msg`. */
+  waitForLog(msg: string): Promise<Record<string, any>>;
+}
+
+/** Starts src/main.ts as a child process and signs in as its first Admin. */
+async function startMain(env: Record<string, string>): Promise<RunningMain> {
+  const child = spawnTs('src/main.ts', [], env);
+  const exited = waitForExit(child, 60_000);
+  const lines: Array<Record<string, any>> = [];
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const complete = buffered.split('\n');
+    buffered = complete.pop() ?? '';
+    for (const line of complete) if (line.startsWith('{')) lines.push(JSON.parse(line));
+  });
+  const waitForLog = (msg: string) =>
+    eventually(async () => lines.find((line) => line.msg === msg), 20_000, `log line "${msg}"`);
+
+  const listening = await Promise.race([
+    waitForLog('listening'),
+    exited.then((result) => {
+      throw new Error(`main exited early with ${result.code}: ${result.stderr}`);
+    }),
+  ]);
+  const url = listening.address as string;
+  return { child, url, admin: await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD), exited, waitForLog };
+}
+
+async function submitReport(admin: ApiClient, receiver: Receiver): Promise<void> {
+  const webhook = await admin.post('/api/v1/webhooks', { name: 'Slow', url: receiver.url, event_types: ['submission'] });
+  assert.equal(webhook.status, 201);
+  const report = await admin.post('/api/v1/reports', {
+    type: 'SAT',
+    title: 'Shutdown',
+    reference: 'SAT-STOP-1',
+    client: 'Northwind Water',
+  });
+  assert.equal((await admin.post(`/api/v1/reports/${report.body.id}/submit`)).status, 200);
+}
+
+async function deliveryRows(file: string) {
+  const db = openDatabase({ dialect: 'sqlite', file });
+  try {
+    const deliveries = await db.selectFrom('deliveries').select(['id', 'status']).execute();
+    const attempts = await db.selectFrom('delivery_attempts').select(['delivery_id', 'status_code']).execute();
+    return { deliveries, attempts };
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('graceful shutdown', () => {
+  const receivers: Receiver[] = [];
+  after(async () => {
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+  });
+
+  it('finishes the attempt in flight on SIGTERM and exits 0', async () => {
+    const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_500 }));
+    receivers.push(receiver);
+    const dir = tempDir();
+    const main = await startMain(testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '10s', WEBHOOK_TIMEOUT: '10s' }));
+
+    await submitReport(main.admin, receiver);
+    await receiver.waitFor(1);
+    main.child.kill('SIGTERM');
+    await main.waitForLog('shutting down');
+    const late = await fetch(`${main.url}/healthz`).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.notEqual(late, 200, 'no request is served after SIGTERM');
+
+    const result = await main.exited;
+    assert.equal(result.code, 0, result.stderr);
+    const { deliveries, attempts } = await deliveryRows(path.join(dir, 'test.db'));
+    assert.deepEqual(deliveries.map((row) => row.status), ['succeeded']);
+    assert.deepEqual(attempts.map((row) => row.status_code), [204]);
+  });
+
+  it('leaves an attempt past the grace period for the next start', async () => {
+    const receiver = await startReceiver((_request, n) => (n === 1 ? { hang: true } : { status: 204 }));
+    receivers.push(receiver);
+    const dir = tempDir();
+    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '100ms', WEBHOOK_TIMEOUT: '10s' });
+    const main = await startMain(env);
+
+    await submitReport(main.admin, receiver);
+    await receiver.waitFor(1);
+    main.child.kill('SIGINT');
+    const result = await main.exited;
+    assert.equal(result.code, 0, result.stderr);
+    const stopped = await deliveryRows(path.join(dir, 'test.db'));
+    assert.deepEqual(stopped.attempts, []);
+    assert.deepEqual(stopped.deliveries.map((row) => row.status), ['delivering']);
+
+    const config = loadConfig(env);
+    const service = await buildService(config, { logger: createLogger('silent') });
+    try {
+      await service.start();
+      await receiver.waitFor(2);
+      const { deliveries, attempts } = await eventually(async () => {
+        const rows = await deliveryRows(path.join(dir, 'test.db'));
+        return rows.attempts.length > 0 ? rows : undefined;
+      });
+      assert.deepEqual(attempts.map((row) => row.status_code), [204]);
+      assert.deepEqual(deliveries.map((row) => row.status), ['succeeded']);
+    } finally {
+      await service.close(0);
+    }
+  });
+});
