@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildService } from '../src/app.js';
@@ -7,42 +7,29 @@ import { loadConfig } from '../src/config/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { createLogger } from '../src/observability/logger.js';
 import { ApiClient } from './helpers/api.js';
-import { spawnTs, waitForExit } from './helpers/process.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
 
 interface RunningMain {
-  readonly child: ChildProcess;
-  readonly url: string;
+  readonly server: ServerProcess;
   readonly admin: ApiClient;
-  readonly exited: ReturnType<typeof waitForExit>;
-  /** Resolves with the first log line whose message is `msg`. */
-  waitForLog(msg: string): Promise<Record<string, any>>;
+  /** Resolves once the process has logged a line whose message is `msg`. */
+  waitForLog(msg: string): Promise<void>;
 }
 
 /** Starts src/main.ts as a child process and signs in as its first Admin. */
-async function startMain(env: Record<string, string>): Promise<RunningMain> {
-  const child = spawnTs('src/main.ts', [], env);
-  const exited = waitForExit(child, 60_000);
-  const lines: Array<Record<string, any>> = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const complete = buffered.split('\n');
-    buffered = complete.pop() ?? '';
-    for (const line of complete) if (line.startsWith('{')) lines.push(JSON.parse(line));
-  });
-  const waitForLog = (msg: string) =>
-    eventually(async () => lines.find((line) => line.msg === msg), 20_000, `log line "${msg}"`);
-
-  const listening = await Promise.race([
-    waitForLog('listening'),
-    exited.then((result) => {
-      throw new Error(`main exited early with ${result.code}: ${result.stderr}`);
-    }),
-  ]);
-  const url = listening.address as string;
-  return { child, url, admin: await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD), exited, waitForLog };
+async function startMain(dir: string, env: Record<string, string>): Promise<RunningMain> {
+  const logFile = path.join(dir, 'main.log');
+  const server = await spawnServer(env, logFile);
+  const waitForLog = async (msg: string) => {
+    await eventually(
+      async () => (fs.readFileSync(logFile, 'utf8').includes(`"msg":"${msg}"`) ? true : undefined),
+      20_000,
+      `log line "${msg}"`,
+    );
+  };
+  return { server, admin: await ApiClient.signIn(server.url, ADMIN_EMAIL, ADMIN_PASSWORD), waitForLog };
 }
 
 async function submitReport(admin: ApiClient, receiver: Receiver): Promise<void> {
@@ -78,20 +65,21 @@ describe('graceful shutdown', () => {
     const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_500 }));
     receivers.push(receiver);
     const dir = tempDir();
-    const main = await startMain(testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '10s', WEBHOOK_TIMEOUT: '10s' }));
+    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '10s', WEBHOOK_TIMEOUT: '10s' });
+    const main = await startMain(dir, env);
 
     await submitReport(main.admin, receiver);
     await receiver.waitFor(1);
-    main.child.kill('SIGTERM');
+    const exited = main.server.kill('SIGTERM');
     await main.waitForLog('shutting down');
-    const late = await fetch(`${main.url}/healthz`).then(
+    const late = await fetch(`${main.server.url}/healthz`).then(
       (response) => response.status,
       () => 'refused',
     );
     assert.notEqual(late, 200, 'no request is served after SIGTERM');
 
-    const result = await main.exited;
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await exited, 0);
+    await main.waitForLog('stopped');
     const { deliveries, attempts } = await deliveryRows(path.join(dir, 'test.db'));
     assert.deepEqual(deliveries.map((row) => row.status), ['succeeded']);
     assert.deepEqual(attempts.map((row) => row.status_code), [204]);
@@ -102,13 +90,11 @@ describe('graceful shutdown', () => {
     receivers.push(receiver);
     const dir = tempDir();
     const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '100ms', WEBHOOK_TIMEOUT: '10s' });
-    const main = await startMain(env);
+    const main = await startMain(dir, env);
 
     await submitReport(main.admin, receiver);
     await receiver.waitFor(1);
-    main.child.kill('SIGINT');
-    const result = await main.exited;
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await main.server.kill('SIGINT'), 0);
     const stopped = await deliveryRows(path.join(dir, 'test.db'));
     assert.deepEqual(stopped.attempts, []);
     assert.deepEqual(stopped.deliveries.map((row) => row.status), ['delivering']);

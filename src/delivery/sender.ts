@@ -4,7 +4,7 @@ import { sign } from './signature.js';
 export const USER_AGENT = 'report-webhooks/0.1';
 const MASK = '********';
 
-/** What a message is sent to: a webhook's URL, custom headers and signing key. */
+/** Destination of a message: a webhook's URL, custom headers and signing key. */
 export interface SendTarget {
   readonly id: string;
   readonly url: URL;

@@ -13,7 +13,7 @@ export interface WorkerOptions {
   readonly retryScheduleMs: readonly number[];
   /** Whole-attempt timeout; leases last this long plus a margin. */
   readonly timeoutMs: number;
-  /** Longest sleep between checks for due deliveries when nothing wakes the worker. */
+  /** Maximum sleep between checks for due deliveries when nothing wakes the worker. */
   readonly pollIntervalMs?: number;
   readonly now?: () => number;
   /** Called after each attempt whose result is recorded, e.g. to update metrics. */

@@ -54,6 +54,9 @@ export function createHttpServer(logger: Logger): App {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // Every body is JSON; without this parser text/plain would reach the schema as a string
+  // and fail with a confusing type error instead of 415.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

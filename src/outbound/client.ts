@@ -96,7 +96,7 @@ export class OutboundClient {
         statusCode,
         durationMs: elapsed(),
         excerpt,
-        ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver answered ${statusCode}` } }),
+        ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver responded with status ${statusCode}` } }),
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : error;
