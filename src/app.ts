@@ -25,7 +25,7 @@ import { registerLegacyWebhookRoutes } from './webhooks/legacy-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
 
-/** Longest sleep of the delivery worker between checks for due deliveries. */
+/** Maximum sleep of the delivery worker between checks for due deliveries. */
 const WORKER_POLL_MS = 1_000;
 
 export interface ServiceOptions {
@@ -104,7 +104,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
-  // Loads the OpenAPI generator now: it sees only routes registered after it has loaded.
+  // Loads the OpenAPI generator now, because it documents only the routes added after it loads.
   await app.after();
   const routes = collectRoutes(app);
   registerRequestLogging(app);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthService } from '../src/auth/service.js';
 import { openDatabase } from '../src/db/database.js';
+import { submitNewReport } from './helpers/api.js';
 import { runTs } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { startService, tempDir, type TestService } from './helpers/service.js';
@@ -101,13 +102,7 @@ describe('command-line tool on a running service', () => {
       url: receiver.url,
       event_types: ['submission'],
     });
-    const report = await svc.admin.post('/api/v1/reports', {
-      type: 'SAT',
-      title: 'CLI',
-      reference: 'SAT-CLI-1',
-      client: 'Northwind Water',
-    });
-    await svc.admin.post(`/api/v1/reports/${report.body.id}/submit`);
+    assert.equal((await submitNewReport(svc.admin, 'CLI')).status, 200);
     await receiver.waitFor(3);
     const path = `/api/v1/webhooks/${webhook.body.id}/deliveries?status=failed`;
     const failed = await eventually(async () => {

@@ -4,66 +4,18 @@ import { after, before, describe, it } from 'node:test';
 import { ApiClient } from './helpers/api.js';
 import { startService, type TestService } from './helpers/service.js';
 
-describe('health checks', () => {
-  let svc: TestService;
-  let anonymous: ApiClient;
+let svc: TestService;
+let anonymous: ApiClient;
 
-  before(async () => {
-    svc = await startService();
-    anonymous = new ApiClient(svc.url, undefined);
-  });
-  after(async () => {
-    await svc.close();
-  });
-
-  it('answers healthz and readyz without a token', async () => {
-    const health = await anonymous.get('/healthz');
-    assert.equal(health.status, 200);
-    assert.deepEqual(health.body, { status: 'ok' });
-
-    const ready = await anonymous.get('/readyz');
-    assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', checks: { database: 'ok', migrations: 'ok', worker: 'ok' } });
-  });
-
-  it('reports a pending migration as not ready', async () => {
-    const { db } = svc.service;
-    const applied = await db.selectFrom('kysely_migration' as any).selectAll().execute();
-    await sql`DELETE FROM kysely_migration WHERE name = '001_initial'`.execute(db);
-    try {
-      const ready = await anonymous.get('/readyz');
-      assert.equal(ready.status, 503);
-      assert.equal(ready.body.status, 'not_ready');
-      assert.equal(ready.body.checks.migrations, 'failed: pending: 001_initial');
-      assert.equal(ready.body.checks.database, 'ok');
-    } finally {
-      const row = applied.find((entry: any) => entry.name === '001_initial') as any;
-      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${row.name}, ${row.timestamp})`.execute(db);
-    }
-    assert.equal((await anonymous.get('/readyz')).status, 200);
-  });
-
-  it('reports a stopped worker as not ready', async () => {
-    await svc.service.worker.stop(0);
-    const ready = await anonymous.get('/readyz');
-    assert.equal(ready.status, 503);
-    assert.equal(ready.body.checks.worker, 'failed: the delivery worker is not running');
-    assert.equal((await anonymous.get('/healthz')).status, 200);
-  });
+before(async () => {
+  svc = await startService();
+  anonymous = new ApiClient(svc.url, undefined);
+});
+after(async () => {
+  await svc.close();
 });
 
 describe('API documentation', () => {
-  let svc: TestService;
-  let anonymous: ApiClient;
-
-  before(async () => {
-    svc = await startService();
-    anonymous = new ApiClient(svc.url, undefined);
-  });
-  after(async () => {
-    await svc.close();
-  });
-
   it('lists every route that is not hidden', async () => {
     const document = await anonymous.get('/api/docs/openapi.json');
     assert.equal(document.status, 200);
@@ -102,5 +54,43 @@ describe('API documentation', () => {
     const initializer = await fetch(`${svc.url}/api/docs/static/swagger-initializer.js`);
     assert.equal(initializer.status, 200);
     assert.match(await initializer.text(), /validatorUrl: null/);
+  });
+});
+
+// Runs last because it stops the delivery worker.
+describe('health checks', () => {
+  it('answers healthz and readyz without a token', async () => {
+    const health = await anonymous.get('/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body, { status: 'ok' });
+
+    const ready = await anonymous.get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body, { status: 'ready', checks: { database: 'ok', migrations: 'ok', worker: 'ok' } });
+  });
+
+  it('reports a pending migration as not ready', async () => {
+    const { db } = svc.service;
+    const applied = await db.selectFrom('kysely_migration' as any).selectAll().execute();
+    await sql`DELETE FROM kysely_migration WHERE name = '001_initial'`.execute(db);
+    try {
+      const ready = await anonymous.get('/readyz');
+      assert.equal(ready.status, 503);
+      assert.equal(ready.body.status, 'not_ready');
+      assert.equal(ready.body.checks.migrations, 'failed: pending: 001_initial');
+      assert.equal(ready.body.checks.database, 'ok');
+    } finally {
+      const row = applied.find((entry: any) => entry.name === '001_initial') as any;
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${row.name}, ${row.timestamp})`.execute(db);
+    }
+    assert.equal((await anonymous.get('/readyz')).status, 200);
+  });
+
+  it('reports a stopped worker as not ready', async () => {
+    await svc.service.worker.stop(0);
+    const ready = await anonymous.get('/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.checks.worker, 'failed: the delivery worker is not running');
+    assert.equal((await anonymous.get('/healthz')).status, 200);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { submitNewReport } from './helpers/api.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_PASSWORD, startService, type TestService } from './helpers/service.js';
 
@@ -57,15 +58,8 @@ describe('structured logs', () => {
     const rejected = await svc.admin.post('/api/v1/auth/token', { email: me.body.email, password: wrongPassword });
     assert.equal(rejected.status, 401);
 
-    const report = await engineer.post('/api/v1/reports', {
-      type: 'SAT',
-      title: 'Log trace',
-      reference: 'SAT-LOG-1',
-      client: 'Northwind Water',
-    });
-    assert.equal(report.status, 201);
     const requestId = 'trace-logs-0001';
-    const submitted = await engineer.withHeaders({ 'X-Request-Id': requestId }).post(`/api/v1/reports/${report.body.id}/submit`);
+    const submitted = await submitNewReport(engineer, 'Log trace', { 'X-Request-Id': requestId });
     assert.equal(submitted.status, 200);
     assert.equal(submitted.headers.get('x-request-id'), requestId);
 

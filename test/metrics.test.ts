@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiClient } from './helpers/api.js';
+import { ApiClient, submitNewReport } from './helpers/api.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { startService, type TestService } from './helpers/service.js';
 
@@ -83,13 +83,7 @@ describe('metrics', () => {
     });
     assert.equal((await svc.admin.patch(`/api/v1/webhooks/${disabled.body.id}`, { is_active: false })).status, 200);
 
-    const report = await svc.admin.post('/api/v1/reports', {
-      type: 'SAT',
-      title: 'Metrics',
-      reference: 'SAT-MET-1',
-      client: 'Northwind Water',
-    });
-    assert.equal((await svc.admin.post(`/api/v1/reports/${report.body.id}/submit`)).status, 200);
+    assert.equal((await submitNewReport(svc.admin, 'Metrics')).status, 200);
     await ok.waitFor(1);
     await broken.waitFor(3);
     await hanging.waitFor(1);

@@ -6,7 +6,7 @@ import { buildService } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { createLogger } from '../src/observability/logger.js';
-import { ApiClient } from './helpers/api.js';
+import { ApiClient, submitNewReport } from './helpers/api.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
@@ -35,13 +35,7 @@ async function startMain(dir: string, env: Record<string, string>): Promise<Runn
 async function submitReport(admin: ApiClient, receiver: Receiver): Promise<void> {
   const webhook = await admin.post('/api/v1/webhooks', { name: 'Slow', url: receiver.url, event_types: ['submission'] });
   assert.equal(webhook.status, 201);
-  const report = await admin.post('/api/v1/reports', {
-    type: 'SAT',
-    title: 'Shutdown',
-    reference: 'SAT-STOP-1',
-    client: 'Northwind Water',
-  });
-  assert.equal((await admin.post(`/api/v1/reports/${report.body.id}/submit`)).status, 200);
+  assert.equal((await submitNewReport(admin, 'Shutdown')).status, 200);
 }
 
 async function deliveryRows(file: string) {

@@ -180,8 +180,12 @@ function readLogFiles(read: (name: string) => string | undefined): LogFilesConfi
 function readSize(text: string | undefined, name: string, fallback: string): number {
   const source = text ?? fallback;
   const match = /^(\d+)\s*(?:([kmg])b?|b)?$/i.exec(source);
-  const unit = match?.[2]?.toLowerCase();
-  const bytes = match ? Number(match[1]) * (unit ? (SIZE_FACTORS[unit] ?? 0) : 1) : 0;
+  let bytes = 0;
+  if (match) {
+    const unit = match[2]?.toLowerCase();
+    const factor = unit === undefined ? 1 : (SIZE_FACTORS[unit] ?? 0);
+    bytes = Number(match[1]) * factor;
+  }
   if (bytes < 1) {
     throw new ConfigError(
       name,

@@ -24,9 +24,9 @@ export interface HealthOptions {
 type CheckResult = 'ok' | string;
 
 /**
- * Registers GET /healthz, which answers while the process serves HTTP, and GET /readyz,
- * which answers 200 only when the database answers a query, every migration is applied and
- * the delivery worker's loop has run recently, else 503 with the failed checks.
+ * Registers GET /healthz, which returns 200 while the process serves HTTP, and GET /readyz.
+ * Readiness returns 200 only when a database query succeeds, every migration is applied
+ * and the delivery worker's loop has run recently, else 503 with the failed checks.
  */
 export function registerHealthRoutes(app: App, options: HealthOptions): void {
   const now = options.now ?? Date.now;

@@ -35,7 +35,7 @@ function loggerOptions(level: LogLevel): pino.LoggerOptions {
   };
 }
 
-/** A logger writing JSON lines to one destination, standard output by default. */
+/** Creates a logger that writes JSON lines to one destination, standard output by default. */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(loggerOptions(level), destination);
 }

@@ -10,8 +10,8 @@ const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 /**
  * The service's Prometheus metrics. Delivery counters follow the worker's attempt
- * notifications; queue and endpoint gauges are read from the database at scrape time, so
- * they are right after a restart and with several processes on one database.
+ * notifications. Queue and endpoint gauges are read from the database at scrape time, so
+ * they are correct after a restart and with several processes on one database.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();

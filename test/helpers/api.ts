@@ -68,3 +68,22 @@ export class ApiClient {
     return { status: response.status, headers: response.headers, body: parsed };
   }
 }
+
+/**
+ * Creates a draft SAT report as `client` and submits it, which emits a `submission` event.
+ * Returns the submit response; `headers` go with the submit request only.
+ */
+export async function submitNewReport(
+  client: ApiClient,
+  title: string,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const report = await client.post('/api/v1/reports', {
+    type: 'SAT',
+    title,
+    reference: `SAT-${title.replace(/\W+/g, '-').toUpperCase()}`,
+    client: 'Northwind Water',
+  });
+  if (report.status !== 201) throw new Error(`creating a report failed: ${JSON.stringify(report.body)}`);
+  return client.withHeaders(headers).post(`/api/v1/reports/${report.body.id}/submit`);
+}
