@@ -32,13 +32,18 @@ function note(text: string): void {
 
 /** Reads the first line of standard input, which is where the commands take passwords. */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Password (shown as you type; pipe it in to hide it): ');
+  if (process.stdin.isTTY)
+    process.stderr.write('Password (shown as you type; pipe it in to hide it): ');
   const lines = createInterface({ input: process.stdin, terminal: false });
   for await (const line of lines) {
     lines.close();
     return line;
   }
-  throw new AppError('invalid_request', 'No password on standard input; pipe it in, e.g. `printf %s "$PW" | …`.', 'password');
+  throw new AppError(
+    'invalid_request',
+    'No password on standard input; pipe it in, e.g. `printf %s "$PW" | …`.',
+    'password',
+  );
 }
 
 /** Opens the configured database; every command but `migrate` needs it fully migrated. */
@@ -92,7 +97,11 @@ async function migrate(command: Command): Promise<void> {
 async function createAdmin(command: Command, email: string): Promise<void> {
   const password = await readPassword();
   await withContext(command, async ({ db, config }) => {
-    const user = await new AuthService(db, config.tokenTtlMs).createUser({ email, password, role: 'Admin' });
+    const user = await new AuthService(db, config.tokenTtlMs).createUser({
+      email,
+      password,
+      role: 'Admin',
+    });
     process.stdout.write(`${JSON.stringify(user)}\n`);
     note(`Created Admin ${user.email} (${user.id}).`);
   });
@@ -108,7 +117,10 @@ async function createToken(command: Command, email: string): Promise<void> {
 }
 
 /** Yields the failed deliveries of one webhook or of all, webhook by webhook, newest first. */
-async function* failedDeliveries(db: Db, webhookId: string | undefined): AsyncGenerator<DeliverySummary> {
+async function* failedDeliveries(
+  db: Db,
+  webhookId: string | undefined,
+): AsyncGenerator<DeliverySummary> {
   const deliveries = new DeliveryService(db, () => undefined);
   const webhookIds = webhookId
     ? [webhookId]
@@ -116,14 +128,21 @@ async function* failedDeliveries(db: Db, webhookId: string | undefined): AsyncGe
   for (const id of webhookIds) {
     let before: string | undefined;
     do {
-      const page = await deliveries.listForWebhook(id, { status: 'failed', limit: PAGE_SIZE, before });
+      const page = await deliveries.listForWebhook(id, {
+        status: 'failed',
+        limit: PAGE_SIZE,
+        before,
+      });
       yield* page.data;
       before = page.next_cursor ?? undefined;
     } while (before !== undefined);
   }
 }
 
-async function listFailed(command: Command, options: { webhook?: string; json?: boolean }): Promise<void> {
+async function listFailed(
+  command: Command,
+  options: { webhook?: string; json?: boolean },
+): Promise<void> {
   await withContext(command, async ({ db }) => {
     let count = 0;
     for await (const delivery of failedDeliveries(db, options.webhook)) {
@@ -149,9 +168,16 @@ interface RedeliverOptions {
   webhook?: string;
 }
 
-async function redeliver(command: Command, ids: string[], options: RedeliverOptions): Promise<void> {
+async function redeliver(
+  command: Command,
+  ids: string[],
+  options: RedeliverOptions,
+): Promise<void> {
   if (ids.length > 0 === Boolean(options.allFailed)) {
-    throw new AppError('invalid_request', 'Name delivery ids or pass --all-failed, not both and not neither.');
+    throw new AppError(
+      'invalid_request',
+      'Name delivery ids or pass --all-failed, not both and not neither.',
+    );
   }
   await withContext(command, async ({ db }) => {
     const targets = [...ids];
@@ -171,14 +197,18 @@ async function redeliver(command: Command, ids: string[], options: RedeliverOpti
         note(`${prefix} skipped: ${error.message}`);
       }
     }
-    note(`Queued ${targets.length - failures} of ${targets.length} deliveries; a running service sends them at its next poll.`);
+    note(
+      `Queued ${targets.length - failures} of ${targets.length} deliveries; a running service sends them at its next poll.`,
+    );
     if (failures > 0) process.exitCode = 1;
   });
 }
 
 function buildProgram(): Command {
   const program = new Command('report-webhooks')
-    .description('Operator commands for the report webhook service. Settings come from the same environment variables as the service.')
+    .description(
+      'Operator commands for the report webhook service. Settings come from the same environment variables as the service.',
+    )
     .option('--database <url>', 'database to use instead of DATABASE_URL (a SQLite file path)')
     .showHelpAfterError();
 
@@ -189,22 +219,30 @@ function buildProgram(): Command {
 
   program
     .command('create-admin')
-    .description('Create a user with the Admin role; reads the password from the first line of standard input.')
+    .description(
+      'Create a user with the Admin role; reads the password from the first line of standard input.',
+    )
     .requiredOption('--email <email>', 'email address of the new Admin')
     .action((options: { email: string }, command: Command) => createAdmin(command, options.email));
 
   program
     .command('create-token')
-    .description('Issue a bearer token for a user (valid for TOKEN_TTL); reads the password from standard input and prints the token.')
+    .description(
+      'Issue a bearer token for a user (valid for TOKEN_TTL); reads the password from standard input and prints the token.',
+    )
     .requiredOption('--email <email>', 'email address of the user')
     .action((options: { email: string }, command: Command) => createToken(command, options.email));
 
   program
     .command('list-failed')
-    .description('List failed deliveries, newest first per webhook, one per line (tab-separated or JSON).')
+    .description(
+      'List failed deliveries, newest first per webhook, one per line (tab-separated or JSON).',
+    )
     .option('--webhook <id>', 'only deliveries of this webhook')
     .option('--json', 'print each delivery as a JSON object')
-    .action((options: { webhook?: string; json?: boolean }, command: Command) => listFailed(command, options));
+    .action((options: { webhook?: string; json?: boolean }, command: Command) =>
+      listFailed(command, options),
+    );
 
   program
     .command('redeliver')
@@ -212,7 +250,9 @@ function buildProgram(): Command {
     .argument('[ids...]', 'delivery ids (del_…)')
     .option('--all-failed', 'redeliver every failed delivery')
     .option('--webhook <id>', 'with --all-failed: only deliveries of this webhook')
-    .action((ids: string[], options: RedeliverOptions, command: Command) => redeliver(command, ids, options));
+    .action((ids: string[], options: RedeliverOptions, command: Command) =>
+      redeliver(command, ids, options),
+    );
 
   return program;
 }

@@ -32,7 +32,10 @@ describe('command-line tool', () => {
   it('requires migrations before other commands', async () => {
     const refused = await cli(database, ['list-failed']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /pending migration\(s\) \(001_initial.*\); run `report-webhooks migrate` first/);
+    assert.match(
+      refused.stderr,
+      /pending migration\(s\) \(001_initial.*\); run `report-webhooks migrate` first/,
+    );
 
     const migrated = await cli(database, ['migrate']);
     assert.equal(migrated.code, 0, migrated.stderr);
@@ -44,16 +47,28 @@ describe('command-line tool', () => {
   });
 
   it('creates an Admin and a token that authenticates', async () => {
-    const created = await cli(database, ['create-admin', '--email', 'Ops@Example.com'], `${PASSWORD}\n`);
+    const created = await cli(
+      database,
+      ['create-admin', '--email', 'Ops@Example.com'],
+      `${PASSWORD}\n`,
+    );
     assert.equal(created.code, 0, created.stderr);
     const user = JSON.parse(created.stdout);
     assert.equal(user.email, 'ops@example.com');
     assert.equal(user.role, 'Admin');
 
-    const tooShort = await cli(database, ['create-admin', '--email', 'short@example.com'], 'short\n');
+    const tooShort = await cli(
+      database,
+      ['create-admin', '--email', 'short@example.com'],
+      'short\n',
+    );
     assert.equal(tooShort.code, 1);
     assert.match(tooShort.stderr, /^Error: password: must be/m);
-    const duplicate = await cli(database, ['create-admin', '--email', 'ops@example.com'], `${PASSWORD}\n`);
+    const duplicate = await cli(
+      database,
+      ['create-admin', '--email', 'ops@example.com'],
+      `${PASSWORD}\n`,
+    );
     assert.equal(duplicate.code, 1);
     assert.match(duplicate.stderr, /already exists/);
 
@@ -69,7 +84,11 @@ describe('command-line tool', () => {
       await db.destroy();
     }
 
-    const wrong = await cli(database, ['create-token', '--email', 'ops@example.com'], 'not-the-password');
+    const wrong = await cli(
+      database,
+      ['create-token', '--email', 'ops@example.com'],
+      'not-the-password',
+    );
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /email or password is incorrect/);
   });
@@ -112,8 +131,14 @@ describe('command-line tool on a running service', () => {
 
     const listed = await cli(database, ['list-failed', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
-    const lines = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepEqual(lines.map((line) => line.id), [failed.id]);
+    const lines = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map((line) => line.id),
+      [failed.id],
+    );
     assert.equal(lines[0].attempt_count, 3);
     assert.match(listed.stderr, /^1 failed deliveries\.$/m);
 

@@ -23,15 +23,23 @@ describe('API documentation', () => {
     const paths = document.body.paths as Record<string, Record<string, unknown>>;
 
     const visible = svc.service.routes.filter((route) => !route.hidden && route.method !== 'HEAD');
-    assert.ok(visible.some((route) => route.url === '/api/v1/webhooks/:id' && route.method === 'PATCH'));
+    assert.ok(
+      visible.some((route) => route.url === '/api/v1/webhooks/:id' && route.method === 'PATCH'),
+    );
     for (const route of visible) {
       const path = route.url.replace(/:(\w+)/g, '{$1}');
-      assert.ok(paths[path]?.[route.method.toLowerCase()], `${route.method} ${route.url} is in the document`);
+      assert.ok(
+        paths[path]?.[route.method.toLowerCase()],
+        `${route.method} ${route.url} is in the document`,
+      );
     }
 
     const hidden = ['/healthz', '/readyz', '/metrics', '/api/docs', '/api/docs/openapi.json'];
     for (const path of hidden) {
-      assert.ok(svc.service.routes.some((route) => route.url === path && route.hidden), `${path} is registered`);
+      assert.ok(
+        svc.service.routes.some((route) => route.url === path && route.hidden),
+        `${path} is registered`,
+      );
       assert.equal(paths[path], undefined, `${path} stays out of the document`);
     }
   });
@@ -42,7 +50,9 @@ describe('API documentation', () => {
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
     const html = page.body as string;
 
-    const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] as string);
+    const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(
+      (match) => match[1] as string,
+    );
     assert.ok(references.some((reference) => reference.endsWith('swagger-ui-bundle.js')));
     for (const reference of references) {
       assert.doesNotMatch(reference, /^(https?:)?\/\//, `${reference} is served by the service`);
@@ -66,12 +76,18 @@ describe('health checks', () => {
 
     const ready = await anonymous.get('/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', checks: { database: 'ok', migrations: 'ok', worker: 'ok' } });
+    assert.deepEqual(ready.body, {
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'ok', worker: 'ok' },
+    });
   });
 
   it('reports a pending migration as not ready', async () => {
     const { db } = svc.service;
-    const applied = await db.selectFrom('kysely_migration' as any).selectAll().execute();
+    const applied = await db
+      .selectFrom('kysely_migration' as any)
+      .selectAll()
+      .execute();
     await sql`DELETE FROM kysely_migration WHERE name = '001_initial'`.execute(db);
     try {
       const ready = await anonymous.get('/readyz');
@@ -81,7 +97,9 @@ describe('health checks', () => {
       assert.equal(ready.body.checks.database, 'ok');
     } finally {
       const row = applied.find((entry: any) => entry.name === '001_initial') as any;
-      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${row.name}, ${row.timestamp})`.execute(db);
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${row.name}, ${row.timestamp})`.execute(
+        db,
+      );
     }
     assert.equal((await anonymous.get('/readyz')).status, 200);
   });

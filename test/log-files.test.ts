@@ -28,15 +28,28 @@ describe('log files', () => {
     await logging.close();
 
     const files = fs.readdirSync(dir).sort();
-    assert.deepEqual(files, ['app.log', 'app.log.1', 'app.log.2', 'error.log', 'error.log.1', 'error.log.2']);
+    assert.deepEqual(files, [
+      'app.log',
+      'app.log.1',
+      'app.log.2',
+      'error.log',
+      'error.log.1',
+      'error.log.2',
+    ]);
     for (const file of files) {
       // A write is never split, so a file may pass the limit by at most one line.
-      assert.ok(fs.statSync(path.join(dir, file)).size < 2048 + 512, `${file} stays near the size limit`);
+      assert.ok(
+        fs.statSync(path.join(dir, file)).size < 2048 + 512,
+        `${file} stays near the size limit`,
+      );
     }
 
     const current = readLines(path.join(dir, 'app.log'));
     assert.equal(current.at(-1)?.n, 399);
-    const errors = [...readLines(path.join(dir, 'error.log.1')), ...readLines(path.join(dir, 'error.log'))];
+    const errors = [
+      ...readLines(path.join(dir, 'error.log.1')),
+      ...readLines(path.join(dir, 'error.log')),
+    ];
     assert.ok(errors.length > 0);
     assert.ok(errors.every((line) => line.level === 'error' && line.msg === 'simulated failure'));
     assert.equal(errors.at(-1)?.n, 396);
@@ -47,7 +60,9 @@ describe('log files', () => {
     const defaults = loadConfig(testEnv(dir, { LOG_DIR: dir }));
     assert.deepEqual(defaults.logFiles, { dir, maxSizeBytes: 10 * 1024 * 1024, fileCount: 5 });
 
-    const custom = loadConfig(testEnv(dir, { LOG_DIR: dir, LOG_FILE_MAX_SIZE: '512KB', LOG_FILE_COUNT: '3' }));
+    const custom = loadConfig(
+      testEnv(dir, { LOG_DIR: dir, LOG_FILE_MAX_SIZE: '512KB', LOG_FILE_COUNT: '3' }),
+    );
     assert.deepEqual(custom.logFiles, { dir, maxSizeBytes: 512 * 1024, fileCount: 3 });
     assert.equal(loadConfig(testEnv(dir)).logFiles, undefined);
 
@@ -55,6 +70,9 @@ describe('log files', () => {
       () => loadConfig(testEnv(dir, { LOG_DIR: dir, LOG_FILE_MAX_SIZE: '10 parsecs' })),
       /LOG_FILE_MAX_SIZE: "10 parsecs" is not a size/,
     );
-    assert.throws(() => loadConfig(testEnv(dir, { LOG_DIR: dir, LOG_FILE_COUNT: '0' })), /LOG_FILE_COUNT/);
+    assert.throws(
+      () => loadConfig(testEnv(dir, { LOG_DIR: dir, LOG_FILE_COUNT: '0' })),
+      /LOG_FILE_COUNT/,
+    );
   });
 });

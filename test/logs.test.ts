@@ -55,7 +55,10 @@ describe('structured logs', () => {
     const wrongPassword = 'wrong-password-for-log-test';
     secrets.push(wrongPassword);
     const me = await engineer.get('/api/v1/users/me');
-    const rejected = await svc.admin.post('/api/v1/auth/token', { email: me.body.email, password: wrongPassword });
+    const rejected = await svc.admin.post('/api/v1/auth/token', {
+      email: me.body.email,
+      password: wrongPassword,
+    });
     assert.equal(rejected.status, 401);
 
     const requestId = 'trace-logs-0001';
@@ -77,11 +80,15 @@ describe('structured logs', () => {
       .executeTakeFirst();
     assert.ok(event, 'the event stores the request id');
 
-    const traced = await eventually(async () => {
-      const lines = readLog(svc.logFile).lines.filter((line) => line.request_id === requestId);
-      const attempts = lines.filter((line) => line.attempt !== undefined);
-      return attempts.length >= 5 ? lines : undefined;
-    }, 10_000, 'five attempt lines');
+    const traced = await eventually(
+      async () => {
+        const lines = readLog(svc.logFile).lines.filter((line) => line.request_id === requestId);
+        const attempts = lines.filter((line) => line.attempt !== undefined);
+        return attempts.length >= 5 ? lines : undefined;
+      },
+      10_000,
+      'five attempt lines',
+    );
 
     const requestLine = traced.find((line) => line.msg === 'request completed');
     assert.ok(requestLine, 'the request has a closing line');
@@ -99,7 +106,10 @@ describe('structured logs', () => {
         .filter((line) => line.webhook_id === webhookIds.get(receiver))
         .sort((a, b) => a.attempt - b.attempt)
         .map((line) => `${line.level}:${line.msg}`);
-    assert.deepEqual(levels(flaky), ['warn:delivery attempt failed; will retry', 'info:delivery succeeded']);
+    assert.deepEqual(levels(flaky), [
+      'warn:delivery attempt failed; will retry',
+      'info:delivery succeeded',
+    ]);
     assert.deepEqual(levels(broken), [
       'warn:delivery attempt failed; will retry',
       'warn:delivery attempt failed; will retry',
@@ -108,18 +118,25 @@ describe('structured logs', () => {
 
     const { text } = readLog(svc.logFile);
     for (const secret of secrets) {
-      assert.ok(!text.includes(secret), `the log contains a secret value starting ${secret.slice(0, 4)}`);
+      assert.ok(
+        !text.includes(secret),
+        `the log contains a secret value starting ${secret.slice(0, 4)}`,
+      );
     }
   });
 
   it('replaces an invalid request id with a generated one', async () => {
-    const response = await svc.admin.withHeaders({ 'X-Request-Id': 'has spaces and ; semicolons' }).get('/api/v1/users/me');
+    const response = await svc.admin
+      .withHeaders({ 'X-Request-Id': 'has spaces and ; semicolons' })
+      .get('/api/v1/users/me');
     assert.equal(response.status, 200);
     const echoed = response.headers.get('x-request-id') ?? '';
     assert.match(echoed, /^req_/);
 
     const line = await eventually(async () =>
-      readLog(svc.logFile).lines.find((entry) => entry.request_id === echoed && entry.msg === 'request completed'),
+      readLog(svc.logFile).lines.find(
+        (entry) => entry.request_id === echoed && entry.msg === 'request completed',
+      ),
     );
     assert.equal(line.route, '/api/v1/users/me');
     assert.equal(line.role, 'Admin');

@@ -18,15 +18,22 @@ function parseSamples(text: string): Sample[] {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[pair[1] as string] = pair[2] as string;
+    for (const pair of (match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
+      labels[pair[1] as string] = pair[2] as string;
     samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
   }
   return samples;
 }
 
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+function valueOf(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const found = samples.find(
-    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    (sample) =>
+      sample.name === name &&
+      Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
   );
   return found?.value;
 }
@@ -81,28 +88,56 @@ describe('metrics', () => {
       url: ok.url,
       event_types: ['approval'],
     });
-    assert.equal((await svc.admin.patch(`/api/v1/webhooks/${disabled.body.id}`, { is_active: false })).status, 200);
+    assert.equal(
+      (await svc.admin.patch(`/api/v1/webhooks/${disabled.body.id}`, { is_active: false })).status,
+      200,
+    );
 
     assert.equal((await submitNewReport(svc.admin, 'Metrics')).status, 200);
     await ok.waitFor(1);
     await broken.waitFor(3);
     await hanging.waitFor(1);
 
-    const samples = await eventually(async () => {
-      const scraped = parseSamples((await scraper.get('/metrics')).body as string);
-      const failed = valueOf(scraped, 'webhook_deliveries_total', { outcome: 'failed', event_type: 'submission' });
-      // Counters move when an attempt ends, the queue gauges once its result is written.
-      const inFlight = valueOf(scraped, 'webhook_queue_depth', { status: 'delivering' });
-      return failed === 1 && inFlight === 1 ? scraped : undefined;
-    }, 10_000, 'the failed delivery to be counted and written');
+    const samples = await eventually(
+      async () => {
+        const scraped = parseSamples((await scraper.get('/metrics')).body as string);
+        const failed = valueOf(scraped, 'webhook_deliveries_total', {
+          outcome: 'failed',
+          event_type: 'submission',
+        });
+        // Counters move when an attempt ends, the queue gauges once its result is written.
+        const inFlight = valueOf(scraped, 'webhook_queue_depth', { status: 'delivering' });
+        return failed === 1 && inFlight === 1 ? scraped : undefined;
+      },
+      10_000,
+      'the failed delivery to be counted and written',
+    );
 
     const submission = { event_type: 'submission' };
-    assert.equal(valueOf(samples, 'webhook_deliveries_total', { outcome: 'succeeded', ...submission }), 1);
-    assert.equal(valueOf(samples, 'webhook_delivery_attempts_total', { result: 'success', ...submission }), 1);
-    assert.equal(valueOf(samples, 'webhook_delivery_attempts_total', { result: 'failure', ...submission }), 3);
+    assert.equal(
+      valueOf(samples, 'webhook_deliveries_total', { outcome: 'succeeded', ...submission }),
+      1,
+    );
+    assert.equal(
+      valueOf(samples, 'webhook_delivery_attempts_total', { result: 'success', ...submission }),
+      1,
+    );
+    assert.equal(
+      valueOf(samples, 'webhook_delivery_attempts_total', { result: 'failure', ...submission }),
+      3,
+    );
     assert.equal(valueOf(samples, 'webhook_delivery_retries_total', submission), 2);
-    assert.equal(valueOf(samples, 'webhook_delivery_attempt_duration_seconds_count', { result: 'failure' }), 3);
-    assert.equal(valueOf(samples, 'webhook_delivery_attempt_duration_seconds_bucket', { result: 'success', le: '+Inf' }), 1);
+    assert.equal(
+      valueOf(samples, 'webhook_delivery_attempt_duration_seconds_count', { result: 'failure' }),
+      3,
+    );
+    assert.equal(
+      valueOf(samples, 'webhook_delivery_attempt_duration_seconds_bucket', {
+        result: 'success',
+        le: '+Inf',
+      }),
+      1,
+    );
 
     assert.equal(valueOf(samples, 'webhook_queue_depth', { status: 'delivering' }), 1);
     assert.equal(valueOf(samples, 'webhook_queue_depth', { status: 'pending' }), 0);

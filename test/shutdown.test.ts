@@ -29,11 +29,19 @@ async function startMain(dir: string, env: Record<string, string>): Promise<Runn
       `log line "${msg}"`,
     );
   };
-  return { server, admin: await ApiClient.signIn(server.url, ADMIN_EMAIL, ADMIN_PASSWORD), waitForLog };
+  return {
+    server,
+    admin: await ApiClient.signIn(server.url, ADMIN_EMAIL, ADMIN_PASSWORD),
+    waitForLog,
+  };
 }
 
 async function submitReport(admin: ApiClient, receiver: Receiver): Promise<void> {
-  const webhook = await admin.post('/api/v1/webhooks', { name: 'Slow', url: receiver.url, event_types: ['submission'] });
+  const webhook = await admin.post('/api/v1/webhooks', {
+    name: 'Slow',
+    url: receiver.url,
+    event_types: ['submission'],
+  });
   assert.equal(webhook.status, 201);
   assert.equal((await submitNewReport(admin, 'Shutdown')).status, 200);
 }
@@ -42,7 +50,10 @@ async function deliveryRows(file: string) {
   const db = openDatabase({ dialect: 'sqlite', file });
   try {
     const deliveries = await db.selectFrom('deliveries').select(['id', 'status']).execute();
-    const attempts = await db.selectFrom('delivery_attempts').select(['delivery_id', 'status_code']).execute();
+    const attempts = await db
+      .selectFrom('delivery_attempts')
+      .select(['delivery_id', 'status_code'])
+      .execute();
     return { deliveries, attempts };
   } finally {
     await db.destroy();
@@ -75,15 +86,27 @@ describe('graceful shutdown', () => {
     assert.equal(await exited, 0);
     await main.waitForLog('stopped');
     const { deliveries, attempts } = await deliveryRows(path.join(dir, 'test.db'));
-    assert.deepEqual(deliveries.map((row) => row.status), ['succeeded']);
-    assert.deepEqual(attempts.map((row) => row.status_code), [204]);
+    assert.deepEqual(
+      deliveries.map((row) => row.status),
+      ['succeeded'],
+    );
+    assert.deepEqual(
+      attempts.map((row) => row.status_code),
+      [204],
+    );
   });
 
   it('leaves an attempt past the grace period for the next start', async () => {
-    const receiver = await startReceiver((_request, n) => (n === 1 ? { hang: true } : { status: 204 }));
+    const receiver = await startReceiver((_request, n) =>
+      n === 1 ? { hang: true } : { status: 204 },
+    );
     receivers.push(receiver);
     const dir = tempDir();
-    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '100ms', WEBHOOK_TIMEOUT: '10s' });
+    const env = testEnv(dir, {
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE: '100ms',
+      WEBHOOK_TIMEOUT: '10s',
+    });
     const main = await startMain(dir, env);
 
     await submitReport(main.admin, receiver);
@@ -91,7 +114,10 @@ describe('graceful shutdown', () => {
     assert.equal(await main.server.kill('SIGINT'), 0);
     const stopped = await deliveryRows(path.join(dir, 'test.db'));
     assert.deepEqual(stopped.attempts, []);
-    assert.deepEqual(stopped.deliveries.map((row) => row.status), ['delivering']);
+    assert.deepEqual(
+      stopped.deliveries.map((row) => row.status),
+      ['delivering'],
+    );
 
     const config = loadConfig(env);
     const service = await buildService(config, { logger: createLogger('silent') });
@@ -102,8 +128,14 @@ describe('graceful shutdown', () => {
         const rows = await deliveryRows(path.join(dir, 'test.db'));
         return rows.attempts.length > 0 ? rows : undefined;
       });
-      assert.deepEqual(attempts.map((row) => row.status_code), [204]);
-      assert.deepEqual(deliveries.map((row) => row.status), ['succeeded']);
+      assert.deepEqual(
+        attempts.map((row) => row.status_code),
+        [204],
+      );
+      assert.deepEqual(
+        deliveries.map((row) => row.status),
+        ['succeeded'],
+      );
     } finally {
       await service.close(0);
     }

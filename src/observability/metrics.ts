@@ -95,7 +95,8 @@ export class ServiceMetrics {
           .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
           .where('status', 'in', ['pending', 'delivering'])
           .executeTakeFirst();
-        const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+        const oldest =
+          row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
         this.set(oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000));
       },
     });
@@ -120,14 +121,21 @@ export class ServiceMetrics {
  * `Authorization: Bearer <token>`; without one the route is open, so bind HOST to a private
  * interface or set METRICS_TOKEN.
  */
-export function registerMetricsRoute(app: App, metrics: ServiceMetrics, token: string | undefined): void {
+export function registerMetricsRoute(
+  app: App,
+  metrics: ServiceMetrics,
+  token: string | undefined,
+): void {
   const expected = token === undefined ? undefined : digest(token);
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (expected !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
       if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
         void reply.header('www-authenticate', 'Bearer');
-        throw new AppError('unauthorized', 'GET /metrics needs the METRICS_TOKEN as a bearer token.');
+        throw new AppError(
+          'unauthorized',
+          'GET /metrics needs the METRICS_TOKEN as a bearer token.',
+        );
       }
     }
     const body = await metrics.registry.metrics();
