@@ -32,8 +32,9 @@ function note(text: string): void {
 
 /** Reads the first line of standard input, which is where the commands take passwords. */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY)
+  if (process.stdin.isTTY) {
     process.stderr.write('Password (shown as you type; pipe it in to hide it): ');
+  }
   const lines = createInterface({ input: process.stdin, terminal: false });
   for await (const line of lines) {
     lines.close();
