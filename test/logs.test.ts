@@ -98,6 +98,12 @@ describe('structured logs', () => {
     assert.equal(typeof requestLine.duration_ms, 'number');
     assert.equal(requestLine.user_id, me.body.id);
     assert.equal(requestLine.role, 'Engineer');
+    const handlerLines = traced.filter((line) => line.component !== 'worker');
+    assert.ok(handlerLines.length >= 2, 'the handler logs besides the closing line');
+    for (const line of handlerLines) {
+      assert.equal(line.route, '/api/v1/reports/:id/submit', `"${line.msg}" names the route`);
+      assert.equal(line.user_id, me.body.id, `"${line.msg}" names the user`);
+    }
 
     const attempts = traced.filter((line) => line.attempt !== undefined);
     assert.ok(attempts.every((line) => line.event_id === event.id));
