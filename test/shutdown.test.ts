@@ -70,7 +70,13 @@ describe('graceful shutdown', () => {
     const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_500 }));
     receivers.push(receiver);
     const dir = tempDir();
-    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '10s', WEBHOOK_TIMEOUT: '10s' });
+    const logDir = path.join(dir, 'logs');
+    const env = testEnv(dir, {
+      LOG_LEVEL: 'info',
+      LOG_DIR: logDir,
+      SHUTDOWN_GRACE: '10s',
+      WEBHOOK_TIMEOUT: '10s',
+    });
     const main = await startMain(dir, env);
 
     await submitReport(main.admin, receiver);
@@ -94,6 +100,12 @@ describe('graceful shutdown', () => {
       attempts.map((row) => row.status_code),
       [204],
     );
+
+    // The process closes its log files before exiting, so the last lines are in app.log.
+    const appLog = fs.readFileSync(path.join(logDir, 'app.log'), 'utf8');
+    assert.match(appLog, /"msg":"delivery succeeded"/);
+    assert.match(appLog, /"msg":"stopped"/);
+    assert.equal(fs.readFileSync(path.join(logDir, 'error.log'), 'utf8'), '');
   });
 
   it('leaves an attempt past the grace period for the next start', async () => {
