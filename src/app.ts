@@ -3,11 +3,17 @@ import { registerAuthGuard } from './auth/guard.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
+import { AutoDisabler } from './delivery/auto-disable.js';
+import { Housekeeping } from './delivery/housekeeping.js';
+import { recoverWebhook } from './delivery/recovery.js';
+import { RetentionPruner } from './delivery/retention.js';
 import { registerDeliveryRoutes } from './delivery/routes.js';
 import { DeliverySender } from './delivery/sender.js';
 import { DeliveryService } from './delivery/service.js';
 import { DeliveryStore } from './delivery/store.js';
 import { DeliveryWorker } from './delivery/worker.js';
+import { PublishService } from './events/publish.js';
+import { EventTypeRegistry } from './events/registry.js';
 import { registerEventRoutes } from './events/routes.js';
 import { registerApiDocs } from './http/docs.js';
 import { createHttpServer, type App } from './http/server.js';
@@ -50,6 +56,9 @@ export interface Service {
   readonly metrics: ServiceMetrics;
   /** Every route registered on the HTTP server, HEAD routes included. */
   readonly routes: readonly RouteInfo[];
+  /** Background tasks, exposed so tests can run them without waiting for their interval. */
+  readonly autoDisabler: AutoDisabler;
+  readonly pruner: RetentionPruner;
   /** Starts the HTTP listener and the delivery worker; returns the listening address. */
   start(): Promise<string>;
   /** Stops taking requests, lets attempts in flight finish within the grace period, closes the database. */
@@ -77,7 +86,9 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const outbound = new OutboundClient({
     policy,
     timeoutMs: config.webhook.timeoutMs,
-    connectionsPerOrigin: config.webhook.endpointConcurrency,
+    // A webhook may set a cap above the default, so the pool must not be the tighter limit;
+    // the worker keeps the total within WEBHOOK_MAX_IN_FLIGHT.
+    connectionsPerOrigin: config.webhook.maxInFlight,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
@@ -86,19 +97,47 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
+    retryJitter: config.webhook.retryJitter,
     timeoutMs: config.webhook.timeoutMs,
     pollIntervalMs: WORKER_POLL_MS,
     onAttempt: (outcome) => metrics.recordAttempt(outcome),
   });
+  const firstDelayMs = config.webhook.retryScheduleMs[0] ?? 0;
 
+  const registry = new EventTypeRegistry(db);
   const webhooks = new WebhookService(db, {
     destinations: new DestinationChecker(policy, config.webhook.allowedPorts, options.lookup),
     sender,
+    registry,
+    secretOverlapMs: config.webhook.secretOverlapMs,
     onChange: () => worker.webhooksChanged(),
   });
+  const publisher = new PublishService(db, registry, {
+    maxPayloadBytes: config.webhook.maxPayloadBytes,
+    firstDelayMs,
+    onDeliveriesCreated: () => worker.wake(),
+  });
+  const autoDisabler = new AutoDisabler(db, logger.child({ component: 'auto-disable' }), {
+    disableAfterMs: config.webhook.disableAfterMs,
+    firstDelayMs,
+    onDisabled: () => worker.webhooksChanged(),
+  });
+  const pruner = new RetentionPruner(db, logger.child({ component: 'retention' }), config.retention);
+  const housekeeping = new Housekeeping(
+    [
+      {
+        name: 'auto-disable',
+        // Checking four times per period keeps the overshoot under a quarter of it.
+        intervalMs: Math.min(Math.max(config.webhook.disableAfterMs / 4, 100), 60_000),
+        run: () => autoDisabler.run(),
+      },
+      { name: 'retention', intervalMs: config.retention.intervalMs, run: () => pruner.run() },
+    ],
+    logger.child({ component: 'housekeeping' }),
+  );
   const reports = new ReportService(db, {
     approvalStages: config.approvalStages,
-    firstDelayMs: config.webhook.retryScheduleMs[0] ?? 0,
+    firstDelayMs,
     onDeliveriesCreated: () => worker.wake(),
   });
   const deliveries = new DeliveryService(db, () => worker.wake());
@@ -120,9 +159,13 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   registerAuthRoutes(app, auth);
   registerWebhookRoutes(app, webhooks);
   registerLegacyWebhookRoutes(app, webhooks);
-  registerDeliveryRoutes(app, deliveries);
+  registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
+    const result = await recoverWebhook(db, webhookId, since, config.webhook.recoveryRate, Date.now());
+    worker.wake();
+    return result;
+  });
   registerReportRoutes(app, reports);
-  registerEventRoutes(app);
+  registerEventRoutes(app, registry, publisher);
 
   let closed = false;
   return {
@@ -132,15 +175,19 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     logger,
     metrics,
     routes,
+    autoDisabler,
+    pruner,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
       await worker.start();
+      housekeeping.start();
       return address;
     },
     async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;
       closed = true;
       logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
+      housekeeping.stop();
       await app.close();
       await worker.stop(graceMs);
       await outbound.close();

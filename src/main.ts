@@ -35,6 +35,9 @@ logger.info(
     log_dir: config.logFiles?.dir ?? 'not set',
     metrics_token: config.metricsToken ? 'set' : 'not set',
     shutdown_grace: formatDuration(config.shutdownGraceMs),
+    disable_after: formatDuration(config.webhook.disableAfterMs),
+    secret_overlap: formatDuration(config.webhook.secretOverlapMs),
+    retention: formatDuration(config.retention.maxAgeMs),
   },
   'configuration loaded',
 );

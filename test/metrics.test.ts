@@ -142,6 +142,18 @@ describe('metrics', () => {
     assert.equal(valueOf(samples, 'webhook_queue_depth', { status: 'delivering' }), 1);
     assert.equal(valueOf(samples, 'webhook_queue_depth', { status: 'pending' }), 0);
     assert.ok((valueOf(samples, 'webhook_queue_oldest_pending_age_seconds') ?? 0) > 0);
-    assert.equal(valueOf(samples, 'webhook_endpoints_disabled'), 1);
+    assert.equal(valueOf(samples, 'webhook_endpoints_disabled', { cause: 'manual' }), 1);
+    assert.equal(valueOf(samples, 'webhook_endpoints_disabled', { cause: 'automatic' }), 0);
+
+    // The broken webhook has failed every attempt; backdate that so auto-disable takes it.
+    await svc.service.db
+      .updateTable('webhooks')
+      .set({ failing_since: 1 })
+      .where('url', '=', broken.url)
+      .execute();
+    assert.equal((await svc.service.autoDisabler.run()).length, 1);
+    const disabledNow = parseSamples((await scraper.get('/metrics')).body as string);
+    assert.equal(valueOf(disabledNow, 'webhook_endpoints_disabled', { cause: 'automatic' }), 1);
+    assert.equal(valueOf(disabledNow, 'webhook_endpoints_disabled', { cause: 'manual' }), 1);
   });
 });

@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed to call the route; absent means the route is public. */
     roles?: readonly Role[];
+    /** True where publish-only tokens are accepted. */
+    publish?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -41,6 +43,9 @@ export function registerAuthGuard(app: App, auth: AuthService): void {
     request.principal = principal;
     request.log = request.log.child({ user_id: principal.id, role: principal.role });
     reply.log = request.log;
+    if (principal.scope === 'publish' && request.routeOptions.config.publish !== true) {
+      throw new AppError('forbidden', 'This token may only publish events with POST /api/v1/events.');
+    }
     if (!roles.includes(principal.role)) {
       throw new AppError('forbidden', `This action needs the role ${roles.join(' or ')}; you are ${principal.role}.`);
     }

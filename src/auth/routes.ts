@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../http/server.js';
-import { ErrorBody, errorResponses, Timestamp } from '../http/schemas.js';
+import { notFound } from '../errors.js';
+import { ErrorBody, errorResponses, IdParams, Timestamp } from '../http/schemas.js';
 import { ALL_ROLES, principalOf } from './guard.js';
 import type { AuthService } from './service.js';
 
@@ -82,6 +83,94 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
     async () => ({ data: await auth.listUsers() }),
   );
 
+  app.post(
+    '/api/v1/api-tokens',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create a publish-only token for an application that publishes events',
+        security: [{ bearer: [] }],
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            scope: Type.Literal('publish', { default: 'publish' }),
+            expires_in_days: Type.Integer({ minimum: 1, maximum: 3650, default: 365 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            id: Type.String(),
+            token: Type.String({ description: 'Shown once; only its hash is stored.' }),
+            name: Type.String(),
+            scope: Type.String(),
+            expires_at: Timestamp,
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const issued = await auth.createApiToken(principalOf(request).id, {
+        name: request.body.name,
+        scope: request.body.scope,
+        ttlMs: request.body.expires_in_days * 86_400_000,
+      });
+      request.log.info({ token_id: issued.id, scope: issued.scope }, 'api token created');
+      return reply.code(201).send(issued);
+    },
+  );
+
+  app.get(
+    '/api/v1/api-tokens',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'List application tokens without their values',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                name: Type.String(),
+                scope: Type.String(),
+                created_by: Type.String(),
+                created_at: Timestamp,
+                expires_at: Timestamp,
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ data: await auth.listApiTokens() }),
+  );
+
+  app.delete(
+    '/api/v1/api-tokens/:id',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an application token',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(await auth.revokeApiToken(request.params.id))) {
+        throw notFound('api token', request.params.id);
+      }
+      request.log.info({ token_id: request.params.id }, 'api token revoked');
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/api/v1/users/me',
     {
@@ -91,7 +180,7 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
         summary: 'The user that owns the bearer token',
         security: [{ bearer: [] }],
         response: {
-          200: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
+          200: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema, scope: Type.String() }),
           401: ErrorBody,
         },
       },

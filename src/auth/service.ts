@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
-import type { Role, UserRow } from '../db/schema.js';
+import type { Role, TokenScope, UserRow } from '../db/schema.js';
 import { AppError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
 import {
@@ -18,6 +18,8 @@ export interface Principal {
   readonly id: string;
   readonly email: string;
   readonly role: Role;
+  /** `publish` tokens may call only the publish route. */
+  readonly scope: TokenScope;
 }
 
 export interface PublicUser {
@@ -26,6 +28,15 @@ export interface PublicUser {
   role: Role;
   is_active: boolean;
   created_at: string;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface IssuedToken {
@@ -129,12 +140,76 @@ export class AuthService {
     const row = await this.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['users.id', 'users.email', 'users.role'])
+      .select(['users.id', 'users.email', 'users.role', 'api_tokens.scope'])
       .where('api_tokens.token_hash', '=', hashToken(token))
       .where('api_tokens.expires_at', '>', this.now())
       .where('users.is_active', '=', 1)
       .executeTakeFirst();
-    return row ? { id: row.id, email: row.email, role: row.role } : undefined;
+    return row ? { id: row.id, email: row.email, role: row.role, scope: row.scope } : undefined;
+  }
+
+  /**
+   * Issues a named, long-lived token for an application, e.g. a publish-only token for a
+   * system that sends events. It acts for `userId` within its scope.
+   */
+  async createApiToken(
+    userId: string,
+    input: { name: string; scope: TokenScope; ttlMs: number },
+  ): Promise<IssuedToken & { id: string; name: string; scope: TokenScope }> {
+    const name = input.name.trim();
+    if (name === '') throw invalid('name', 'name must not be empty; name the application that uses the token.');
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const id = newId('tok');
+    const expiresAt = this.now() + input.ttlMs;
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id,
+        user_id: userId,
+        token_hash: hashToken(token),
+        scope: input.scope,
+        name,
+        expires_at: expiresAt,
+        created_at: this.now(),
+      })
+      .execute();
+    return { id, token, name, scope: input.scope, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /** Lists the tokens made by createApiToken, newest first; never the tokens themselves. */
+  async listApiTokens(): Promise<ApiTokenInfo[]> {
+    const rows = await this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select([
+        'api_tokens.id',
+        'api_tokens.name',
+        'api_tokens.scope',
+        'api_tokens.expires_at',
+        'api_tokens.created_at',
+        'users.email',
+      ])
+      .where('api_tokens.name', 'is not', null)
+      .orderBy('api_tokens.id', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name as string,
+      scope: row.scope,
+      created_by: row.email,
+      created_at: new Date(row.created_at).toISOString(),
+      expires_at: new Date(row.expires_at).toISOString(),
+    }));
+  }
+
+  /** Deletes a token made by createApiToken; returns whether it existed. */
+  async revokeApiToken(id: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('api_tokens')
+      .where('id', '=', id)
+      .where('name', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async listUsers(): Promise<PublicUser[]> {

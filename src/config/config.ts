@@ -25,6 +25,23 @@ export interface Config {
     readonly allowedPorts: readonly number[];
     readonly maxInFlight: number;
     readonly endpointConcurrency: number;
+    /** Share of each retry delay that is randomised, from 0 to 1. */
+    readonly retryJitter: number;
+    /** A webhook whose attempts have all failed for this long is deactivated. */
+    readonly disableAfterMs: number;
+    /** How long a replaced secret keeps signing requests next to the new one. */
+    readonly secretOverlapMs: number;
+    /** Deliveries per second that an endpoint recovery sends. */
+    readonly recoveryRate: number;
+    /** Largest published event payload, in bytes of JSON. */
+    readonly maxPayloadBytes: number;
+  };
+  readonly retention: {
+    /** Age after which attempts, succeeded and skipped deliveries are deleted. */
+    readonly maxAgeMs: number;
+    readonly intervalMs: number;
+    /** Rows deleted per statement, so each write lock is short. */
+    readonly batchSize: number;
   };
   readonly logFiles: LogFilesConfig | undefined;
   /** Bearer token that GET /metrics requires; undefined leaves the route open. */
@@ -88,6 +105,22 @@ export function loadConfig(env: Env): Config {
         1,
         1_000,
       ),
+      retryJitter: readInteger(read('WEBHOOK_RETRY_JITTER'), 'WEBHOOK_RETRY_JITTER', 20, 0, 100) / 100,
+      disableAfterMs: readDuration(read('WEBHOOK_DISABLE_AFTER'), 'WEBHOOK_DISABLE_AFTER', '5d', 100),
+      secretOverlapMs: readDuration(read('WEBHOOK_SECRET_OVERLAP'), 'WEBHOOK_SECRET_OVERLAP', '24h', 0),
+      recoveryRate: readInteger(read('WEBHOOK_RECOVERY_RATE'), 'WEBHOOK_RECOVERY_RATE', 10, 1, 10_000),
+      maxPayloadBytes: readInteger(
+        read('EVENT_MAX_PAYLOAD_BYTES'),
+        'EVENT_MAX_PAYLOAD_BYTES',
+        256 * 1024,
+        1_024,
+        900 * 1024,
+      ),
+    },
+    retention: {
+      maxAgeMs: readDuration(read('RETENTION_PERIOD'), 'RETENTION_PERIOD', '30d', 1_000),
+      intervalMs: readDuration(read('RETENTION_INTERVAL'), 'RETENTION_INTERVAL', '1h', 100),
+      batchSize: readInteger(read('RETENTION_BATCH_SIZE'), 'RETENTION_BATCH_SIZE', 500, 1, 10_000),
     },
     logFiles: readLogFiles(read),
     metricsToken: read('METRICS_TOKEN'),

@@ -17,11 +17,17 @@ export interface UsersTable {
   created_at: number;
 }
 
+export type TokenScope = 'full' | 'publish';
+
 export interface ApiTokensTable {
   id: string;
   user_id: string;
   /** SHA-256 of the token, hex; the token itself is never stored. */
   token_hash: string;
+  /** `full` acts as the user; `publish` may only publish events. */
+  scope: Generated<TokenScope>;
+  /** A label for tokens created through the API, e.g. the publishing application. */
+  name: string | null;
   expires_at: number;
   created_at: number;
 }
@@ -41,6 +47,19 @@ export interface WebhooksTable {
   updated_at: number;
   last_triggered: number | null;
   trigger_count: Generated<number>;
+  /** Attempts in flight at once for this webhook; null takes the configured default. */
+  max_in_flight: number | null;
+  /** Requests per second; null means no limit beyond max_in_flight. */
+  rate_limit: number | null;
+  /** 1 sends deliveries one at a time in event order. */
+  is_ordered: Generated<number>;
+  /** Time of the first failed attempt since the last success; null after a success. */
+  failing_since: number | null;
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  /** The secret replaced by the last rotation, still signed with until the time below. */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 export type ReportStatus = 'DRAFT' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'COMPLETED';
@@ -71,7 +90,8 @@ export interface EventsTable {
   created_at: number;
 }
 
-export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';
+/** `skipped`: the event occurred while the webhook was inactive; recovery can send it. */
+export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'skipped';
 
 export interface DeliveriesTable {
   id: string;
@@ -110,6 +130,28 @@ export interface DeliveryAttemptsTable {
   response_excerpt: string | null;
 }
 
+export interface EventTypesTable {
+  name: string;
+  description: string;
+  /** JSON Schema of the event's `data` object, as JSON text. */
+  schema: string;
+  /** An example `data` object, as JSON text. */
+  example: string;
+  created_by: string;
+  created_at: number;
+}
+
+/** A publish request's Idempotency-Key, so a retried publish returns the first event. */
+export interface IdempotencyKeysTable {
+  /** The user the publishing token belongs to; keys are scoped per user. */
+  owner: string;
+  key: string;
+  /** SHA-256 of the request body; the same key with another body is a conflict. */
+  request_hash: string;
+  event_id: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -118,6 +160,8 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  event_types: EventTypesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '../http/server.js';
 import { ErrorBody, errorResponses, IdParams, NullableTimestamp, Timestamp } from '../http/schemas.js';
+import type { RecoveryResult } from './recovery.js';
 import type { DeliveryService } from './service.js';
 
 const admin = { roles: ['Admin'] } as const;
@@ -11,6 +12,7 @@ const StatusSchema = Type.Union([
   Type.Literal('delivering'),
   Type.Literal('succeeded'),
   Type.Literal('failed'),
+  Type.Literal('skipped'),
 ]);
 
 const DeliverySummarySchema = Type.Object({
@@ -26,12 +28,17 @@ const DeliverySummarySchema = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   completed_at: NullableTimestamp,
+  held_back_by: Type.Union([Type.String(), Type.Null()], {
+    description: 'On an ordered webhook, the delivery this pending one waits for.',
+  }),
 });
 
 const AttemptSchema = Type.Object({
   id: Type.String(),
   attempt_number: Type.Integer(),
-  trigger: Type.String({ description: 'automatic (the retry schedule) or manual (a redelivery).' }),
+  trigger: Type.String({
+    description: 'automatic (the retry schedule), manual (a redelivery or recovery) or test (a test call).',
+  }),
   started_at: Timestamp,
   duration_ms: Type.Integer(),
   status_code: Type.Union([Type.Integer(), Type.Null()]),
@@ -46,7 +53,64 @@ const DeliveryDetailSchema = Type.Intersect([
   Type.Object({ payload: Type.Unknown(), attempts: Type.Array(AttemptSchema) }),
 ]);
 
-export function registerDeliveryRoutes(app: App, deliveries: DeliveryService): void {
+export function registerDeliveryRoutes(
+  app: App,
+  deliveries: DeliveryService,
+  recover: (webhookId: string, since: number) => Promise<RecoveryResult>,
+): void {
+  app.post(
+    '/api/v1/webhooks/:id/recover',
+    {
+      config: admin,
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Send again every failed or skipped delivery since a time, oldest first, at the recovery rate',
+        security,
+        params: IdParams,
+        body: Type.Object({ since: Timestamp }, { additionalProperties: false }),
+        response: {
+          202: Type.Object({
+            webhook_id: Type.String(),
+            since: Timestamp,
+            queued: Type.Integer(),
+            last_due_at: NullableTimestamp,
+          }),
+          409: ErrorBody,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const since = Date.parse(request.body.since);
+      const result = await recover(request.params.id, since);
+      request.log.info({ webhook_id: result.webhook_id, since: result.since, queued: result.queued }, 'recovery queued');
+      return reply.code(202).send(result);
+    },
+  );
+
+  app.get(
+    '/api/v1/webhooks/:id/holdback',
+    {
+      config: admin,
+      schema: {
+        tags: ['deliveries'],
+        summary: "The oldest unfinished delivery and, on an ordered webhook, how many wait behind it",
+        security,
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            webhook_id: Type.String(),
+            ordered: Type.Boolean(),
+            head: Type.Union([DeliverySummarySchema, Type.Null()]),
+            held_back: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => deliveries.holdback(request.params.id),
+  );
+
   app.get(
     '/api/v1/webhooks/:id/deliveries',
     {
@@ -98,7 +162,7 @@ export function registerDeliveryRoutes(app: App, deliveries: DeliveryService): v
       config: admin,
       schema: {
         tags: ['deliveries'],
-        summary: 'Send a finished delivery once more, with the same webhook-id',
+        summary: 'Send a finished or skipped delivery once more, with the same webhook-id',
         security,
         params: IdParams,
         response: { 202: DeliverySummarySchema, 409: ErrorBody, ...errorResponses },

@@ -10,6 +10,8 @@ export interface SendTarget {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly key: Buffer;
+  /** The replaced secret's key during a rotation's overlap period. */
+  readonly previousKey?: Buffer;
 }
 
 export interface SendOutcome {
@@ -29,7 +31,11 @@ export class DeliverySender {
   async send(target: SendTarget, messageId: string, body: string): Promise<SendOutcome> {
     const startedAt = this.now();
     const timestamp = Math.floor(startedAt / 1000);
-    const signature = sign(target.key, messageId, timestamp, body);
+    // Standard Webhooks allows several space-separated signatures; receivers accept the
+    // request when any of them verifies, so both old and new secrets work during a rotation.
+    const signatures = [sign(target.key, messageId, timestamp, body)];
+    if (target.previousKey) signatures.push(sign(target.previousKey, messageId, timestamp, body));
+    const signature = signatures.join(' ');
     const owned = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
@@ -43,7 +49,10 @@ export class DeliverySender {
       body,
     });
 
-    const recordedHeaders: Record<string, string> = { ...owned, 'webhook-signature': `v1,${MASK}` };
+    const recordedHeaders: Record<string, string> = {
+      ...owned,
+      'webhook-signature': signatures.map(() => `v1,${MASK}`).join(' '),
+    };
     for (const name of Object.keys(target.headers)) recordedHeaders[name] = MASK;
     return { result, startedAt, recordedHeaders };
   }

@@ -15,6 +15,20 @@ export interface DeliverySummary {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  /**
+   * On an ordered webhook: the delivery that must finish before this pending one is sent;
+   * null when nothing holds it back.
+   */
+  held_back_by: string | null;
+}
+
+export interface Holdback {
+  webhook_id: string;
+  ordered: boolean;
+  /** The oldest unfinished delivery, which the rest wait for; null when the queue is empty. */
+  head: DeliverySummary | null;
+  /** Pending deliveries waiting behind the head. */
+  held_back: number;
 }
 
 export interface PublicAttempt {
@@ -66,7 +80,8 @@ export class DeliveryService {
     if (filter.before) query = query.where('deliveries.id', '<', filter.before);
 
     const rows = await query.orderBy('deliveries.id', 'desc').limit(filter.limit + 1).execute();
-    const page = rows.slice(0, filter.limit).map(toSummary);
+    const head = await this.#orderedHead(webhookId);
+    const page = rows.slice(0, filter.limit).map((row) => toSummary(row, head?.id));
     const more = rows.length > filter.limit;
     return { data: page, next_cursor: more ? (page.at(-1)?.id ?? null) : null };
   }
@@ -84,7 +99,8 @@ export class DeliveryService {
       .where('delivery_id', '=', id)
       .orderBy('attempt_number')
       .execute();
-    return { ...toSummary(row), payload: JSON.parse(row.payload), attempts: attempts.map(toPublicAttempt) };
+    const head = await this.#orderedHead(row.webhook_id);
+    return { ...toSummary(row, head?.id), payload: JSON.parse(row.payload), attempts: attempts.map(toPublicAttempt) };
   }
 
   /**
@@ -97,7 +113,7 @@ export class DeliveryService {
       .updateTable('deliveries')
       .set({ status: 'pending', next_attempt_at: now, next_trigger: 'manual', completed_at: null, updated_at: now })
       .where('id', '=', id)
-      .where('status', 'in', ['succeeded', 'failed'])
+      .where('status', 'in', ['succeeded', 'failed', 'skipped'])
       .executeTakeFirst();
 
     if (Number(result.numUpdatedRows) === 0) {
@@ -105,12 +121,56 @@ export class DeliveryService {
       if (!existing) throw notFound('delivery', id);
       throw new AppError(
         'invalid_transition',
-        `Delivery ${id} is ${existing.status}; only a succeeded or failed delivery can be sent again.`,
+        `Delivery ${id} is ${existing.status}; only a succeeded, failed or skipped delivery can be sent again.`,
       );
     }
     this.onRequeued();
     const row = await this.#summaries().where('deliveries.id', '=', id).executeTakeFirstOrThrow();
     return toSummary(row);
+  }
+
+  /** The head of a webhook's queue and how many deliveries wait behind it. */
+  async holdback(webhookId: string): Promise<Holdback> {
+    const webhook = await this.db
+      .selectFrom('webhooks')
+      .select(['id', 'is_ordered'])
+      .where('id', '=', webhookId)
+      .executeTakeFirst();
+    if (!webhook) throw notFound('webhook', webhookId);
+
+    const head = await this.#summaries()
+      .where('deliveries.webhook_id', '=', webhookId)
+      .where('deliveries.status', 'in', ['pending', 'delivering'])
+      .orderBy('deliveries.id')
+      .limit(1)
+      .executeTakeFirst();
+    const ordered = webhook.is_ordered === 1;
+    let heldBack = 0;
+    if (ordered && head) {
+      const count = await this.db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('webhook_id', '=', webhookId)
+        .where('status', '=', 'pending')
+        .where('id', '>', head.id)
+        .executeTakeFirstOrThrow();
+      heldBack = Number(count.count);
+    }
+    return { webhook_id: webhookId, ordered, head: head ? toSummary(head) : null, held_back: heldBack };
+  }
+
+  /** The oldest unfinished delivery of an ordered webhook, which holds back later ones. */
+  async #orderedHead(webhookId: string): Promise<{ id: string } | undefined> {
+    return this.db
+      .selectFrom('deliveries')
+      .innerJoin('webhooks', 'webhooks.id', 'deliveries.webhook_id')
+      .select('deliveries.id')
+      .where('deliveries.webhook_id', '=', webhookId)
+      .where('webhooks.is_ordered', '=', 1)
+      .where('deliveries.status', 'in', ['pending', 'delivering'])
+      .orderBy('deliveries.id')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   #summaries() {
@@ -149,8 +209,9 @@ interface SummaryRow {
   completed_at: number | null;
 }
 
-function toSummary(row: SummaryRow): DeliverySummary {
+function toSummary(row: SummaryRow, orderedHeadId?: string): DeliverySummary {
   const waiting = row.status === 'pending';
+  const heldBack = waiting && orderedHeadId !== undefined && row.id > orderedHeadId;
   return {
     id: row.id,
     event_id: row.event_id,
@@ -164,6 +225,7 @@ function toSummary(row: SummaryRow): DeliverySummary {
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     completed_at: iso(row.completed_at),
+    held_back_by: heldBack ? (orderedHeadId as string) : null,
   };
 }
 

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { AttemptTrigger, DeliveryStatus } from '../db/schema.js';
+import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
 
 export interface ClaimedDelivery {
@@ -22,6 +22,8 @@ export interface StoredEvent {
 export interface ClaimSlot {
   readonly webhookId: string;
   readonly limit: number;
+  /** Claims only the webhook's oldest unfinished delivery, and only when it is due. */
+  readonly ordered?: boolean;
 }
 
 /** The outcome of one attempt, written back in a batch with others. */
@@ -60,13 +62,8 @@ export class DeliveryStore {
     const selected = slots.slice(0, MAX_SLOTS_PER_CLAIM);
     if (selected.length === 0 || total <= 0) return [];
 
-    const perWebhook = selected.map(
-      (slot, index) => sql`SELECT id FROM (
-        SELECT id FROM deliveries
-        WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
-        ORDER BY next_attempt_at, id
-        LIMIT ${slot.limit}
-      ) AS ${sql.raw(`s${index}`)}`,
+    const perWebhook = selected.map((slot, index) =>
+      slot.ordered ? orderedHead(slot, index, now) : dueRows(slot, index, now),
     );
     const result = await sql<ClaimedDelivery>`
       UPDATE deliveries
@@ -132,6 +129,8 @@ export class DeliveryStore {
         await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
       }
 
+      await skipRetriesOfInactiveWebhooks(trx, kept);
+      await updateFailureStreaks(trx, kept);
       for (const [webhookId, stats] of successStats(kept)) {
         await trx
           .updateTable('webhooks')
@@ -183,6 +182,28 @@ export class DeliveryStore {
   }
 }
 
+function dueRows(slot: ClaimSlot, index: number, now: number) {
+  return sql`SELECT id FROM (
+    SELECT id FROM deliveries
+    WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
+    ORDER BY next_attempt_at, id
+    LIMIT ${slot.limit}
+  ) AS ${sql.raw(`s${index}`)}`;
+}
+
+/**
+ * Selects the head of an ordered webhook's queue when it is due. While the head is in flight
+ * or waiting for a retry, nothing behind it is claimed, which is the holdback.
+ */
+function orderedHead(slot: ClaimSlot, index: number, now: number) {
+  return sql`SELECT id FROM (
+    SELECT id, status, next_attempt_at FROM deliveries
+    WHERE webhook_id = ${slot.webhookId} AND status IN ('pending', 'delivering')
+    ORDER BY id
+    LIMIT 1
+  ) AS ${sql.raw(`s${index}`)} WHERE status = 'pending' AND next_attempt_at <= ${now}`;
+}
+
 function toAttemptRow(record: AttemptRecord) {
   return {
     id: newId('att'),
@@ -198,6 +219,41 @@ function toAttemptRow(record: AttemptRecord) {
     request_headers: JSON.stringify(record.requestHeaders),
     response_excerpt: record.excerpt,
   };
+}
+
+/**
+ * Turns a retry into a skipped delivery when its webhook was deactivated while the attempt
+ * was in flight, as deactivation did with the webhook's other pending deliveries.
+ */
+async function skipRetriesOfInactiveWebhooks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
+  const retries = records.filter((record) => record.status === 'pending');
+  if (retries.length === 0) return;
+  await trx
+    .updateTable('deliveries')
+    .set((eb) => ({ status: 'skipped', completed_at: eb.ref('updated_at') }))
+    .where('id', 'in', retries.map((record) => record.deliveryId))
+    .where('status', '=', 'pending')
+    .where('webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('is_active', '=', 0))
+    .execute();
+}
+
+/**
+ * Starts a webhook's failure streak at its first failed attempt and ends it at a success,
+ * so auto-disable can measure how long every attempt has failed.
+ */
+async function updateFailureStreaks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
+  const lastOutcome = new Map<string, { succeeded: boolean; at: number }>();
+  for (const record of records) {
+    lastOutcome.set(record.webhookId, { succeeded: record.errorKind === null, at: record.finishedAt });
+  }
+  for (const [webhookId, outcome] of lastOutcome) {
+    const query = trx.updateTable('webhooks').where('id', '=', webhookId);
+    if (outcome.succeeded) {
+      await query.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
+    } else {
+      await query.set({ failing_since: outcome.at }).where('failing_since', 'is', null).execute();
+    }
+  }
 }
 
 function successStats(records: readonly AttemptRecord[]): Map<string, { count: number; last: number }> {

@@ -1,16 +1,20 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
+import { RateLimiter } from './rate-limiter.js';
 import { decideAfterAttempt } from './retry-policy.js';
 import type { DeliverySender, SendTarget } from './sender.js';
-import { secretKey } from './signature.js';
+import { loadEndpointTargets, type EndpointTarget } from './targets.js';
 import type { AttemptRecord, ClaimedDelivery, ClaimSlot, DeliveryStore, StoredEvent } from './store.js';
 
 export interface WorkerOptions {
   /** Attempts in flight at once across all webhooks. */
   readonly maxInFlight: number;
-  /** Attempts in flight at once for one webhook. */
+  /** Attempts in flight at once for one webhook, unless the webhook sets its own cap. */
   readonly endpointConcurrency: number;
   readonly retryScheduleMs: readonly number[];
+  /** Share of each retry delay that is randomised, from 0 to 1. */
+  readonly retryJitter?: number;
+  readonly random?: () => number;
   /** Whole-attempt timeout; leases last this long plus a margin. */
   readonly timeoutMs: number;
   /** Maximum sleep between checks for due deliveries when nothing wakes the worker. */
@@ -48,7 +52,8 @@ export class DeliveryWorker {
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #perEndpoint = new Map<string, number>();
-  #targets = new Map<string, SendTarget>();
+  readonly #rates = new RateLimiter();
+  #targets = new Map<string, EndpointTarget>();
   #targetsLoadedAt = 0;
   #inFlight = 0;
   #rotation = 0;
@@ -171,11 +176,15 @@ export class DeliveryWorker {
     if (free <= 0) return;
 
     await this.#refreshTargets();
-    const slots = this.#freeSlots(free);
-    if (slots.length === 0) return;
-
     const now = this.#now();
+    const { slots, rateWaitMs } = this.#freeSlots(free, now);
+    if (slots.length === 0) {
+      if (rateWaitMs !== undefined) this.#sleep(rateWaitMs);
+      return;
+    }
+
     const claimed = await this.store.claim(slots, free, now, now + this.#leaseMs);
+    this.#returnUnusedTokens(slots, claimed);
     if (claimed.length > 0) {
       const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
       const orphans: string[] = [];
@@ -194,28 +203,53 @@ export class DeliveryWorker {
       // A due row that was not claimed belongs to a busy or inactive webhook: a finishing
       // attempt wakes the worker for the first, the poll covers the second.
       const wait = nextDue > now ? nextDue - now : this.#pollMs;
-      this.#sleep(Math.min(wait, this.#pollMs));
+      this.#sleep(Math.min(wait, this.#pollMs, rateWaitMs ?? Infinity));
     } else {
       this.#sleep(this.#pollMs);
     }
   }
 
-  /** Webhooks with free capacity, starting from a rotating offset so none is always last. */
-  #freeSlots(free: number): ClaimSlot[] {
-    const ids = [...this.#targets.keys()];
-    if (ids.length === 0) return [];
-    const offset = this.#rotation++ % ids.length;
+  /**
+   * Webhooks with free capacity, starting from a rotating offset so none is always last.
+   * A webhook's cap is its own max_in_flight or the default, 1 when it is ordered, and its
+   * rate limit takes tokens for the whole slot; unused tokens are returned after the claim.
+   */
+  #freeSlots(free: number, now: number): { slots: ClaimSlot[]; rateWaitMs: number | undefined } {
+    const targets = [...this.#targets.values()];
     const slots: ClaimSlot[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const webhookId = ids[(offset + i) % ids.length] as string;
-      const busy = this.#perEndpoint.get(webhookId) ?? 0;
-      const limit = Math.min(this.options.endpointConcurrency - busy, free);
-      if (limit > 0) slots.push({ webhookId, limit });
+    let rateWaitMs: number | undefined;
+    if (targets.length === 0) return { slots, rateWaitMs };
+
+    const offset = this.#rotation++ % targets.length;
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(offset + i) % targets.length] as EndpointTarget;
+      const busy = this.#perEndpoint.get(target.id) ?? 0;
+      const cap = target.ordered ? 1 : (target.maxInFlight ?? this.options.endpointConcurrency);
+      let limit = Math.min(cap - busy, free);
+      if (limit > 0 && target.rateLimit !== null) {
+        limit = this.#rates.take(target.id, target.rateLimit, now, limit);
+        if (limit === 0) {
+          const wait = this.#rates.waitMs(target.id, target.rateLimit, now);
+          rateWaitMs = Math.min(rateWaitMs ?? wait, wait);
+        }
+      }
+      if (limit > 0) slots.push({ webhookId: target.id, limit, ordered: target.ordered });
     }
-    return slots;
+    return { slots, rateWaitMs };
   }
 
-  #startAttempt(row: ClaimedDelivery, event: StoredEvent, target: SendTarget): void {
+  #returnUnusedTokens(slots: readonly ClaimSlot[], claimed: readonly ClaimedDelivery[]): void {
+    const counts = new Map<string, number>();
+    for (const row of claimed) counts.set(row.webhook_id, (counts.get(row.webhook_id) ?? 0) + 1);
+    for (const slot of slots) {
+      const target = this.#targets.get(slot.webhookId);
+      if (target?.rateLimit == null) continue;
+      const unused = slot.limit - (counts.get(slot.webhookId) ?? 0);
+      if (unused > 0) this.#rates.giveBack(slot.webhookId, unused);
+    }
+  }
+
+  #startAttempt(row: ClaimedDelivery, event: StoredEvent, target: EndpointTarget): void {
     this.#inFlight += 1;
     this.#perEndpoint.set(row.webhook_id, (this.#perEndpoint.get(row.webhook_id) ?? 0) + 1);
 
@@ -241,10 +275,15 @@ export class DeliveryWorker {
     // An attempt cut short by shutdown stays leased and is sent again at the next start.
     if (!this.#acceptingResults) return;
     const decision = decideAfterAttempt(
-      this.options.retryScheduleMs,
+      {
+        scheduleMs: this.options.retryScheduleMs,
+        jitter: this.options.retryJitter ?? 0,
+        random: this.options.random ?? Math.random,
+        now: finishedAt,
+      },
       attemptNumber,
       row.next_trigger,
-      result.failure?.kind,
+      { failure: result.failure?.kind, statusCode: result.statusCode, retryAfter: result.retryAfter },
     );
 
     this.#queueResult({
@@ -321,29 +360,16 @@ export class DeliveryWorker {
     } finally {
       this.#flushing = undefined;
     }
+    // An ordered webhook's next delivery becomes claimable only once this result is written.
+    this.wake();
     if (this.#results.length > 0) setImmediate(() => void this.#flush());
   }
 
   async #refreshTargets(): Promise<void> {
     const now = this.#now();
     if (now - this.#targetsLoadedAt < TARGET_REFRESH_MS) return;
-    const rows = await this.db
-      .selectFrom('webhooks')
-      .select(['id', 'url', 'headers', 'secret'])
-      .where('is_active', '=', 1)
-      .orderBy('id')
-      .execute();
-    this.#targets = new Map(
-      rows.map((row) => [
-        row.id,
-        {
-          id: row.id,
-          url: new URL(row.url),
-          headers: JSON.parse(row.headers) as Record<string, string>,
-          key: secretKey(row.secret),
-        },
-      ]),
-    );
+    this.#targets = await loadEndpointTargets(this.db, now);
+    this.#rates.retain(new Set(this.#targets.keys()));
     this.#targetsLoadedAt = now;
   }
 

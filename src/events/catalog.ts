@@ -3,8 +3,14 @@ import { Type, type TSchema } from 'typebox';
 export const REPORT_EVENT_TYPES = ['submission', 'approval', 'rejection', 'completion'] as const;
 export type ReportEventType = (typeof REPORT_EVENT_TYPES)[number];
 
+/** Emitted when a webhook is deactivated because all its attempts failed for too long. */
+export const WEBHOOK_DISABLED = 'webhook.disabled';
+
+/** Event types the service emits itself; none of them can be published or registered. */
+export const BUILT_IN_EVENT_TYPES: readonly string[] = [...REPORT_EVENT_TYPES, WEBHOOK_DISABLED];
+
 export interface EventTypeInfo {
-  readonly name: ReportEventType;
+  readonly name: string;
   readonly description: string;
   readonly schema: TSchema;
   readonly example: Readonly<Record<string, unknown>>;
@@ -95,13 +101,44 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
       completion_time: exampleTime,
     },
   },
+  {
+    name: WEBHOOK_DISABLED,
+    description:
+      'A webhook was deactivated because every attempt to it failed for the configured period.',
+    schema: Type.Object({
+      id: Type.String({ description: 'Event id; also sent as the webhook-id header.' }),
+      event: Type.Literal(WEBHOOK_DISABLED),
+      timestamp: Type.String({ format: 'date-time' }),
+      webhook: Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        url: Type.String(),
+        reason: Type.String(),
+        failing_since: Type.String({ format: 'date-time' }),
+        disabled_at: Type.String({ format: 'date-time' }),
+      }),
+    }),
+    example: {
+      id: 'evt_01JEXAMPLE0000000000000005',
+      event: WEBHOOK_DISABLED,
+      timestamp: exampleTime,
+      webhook: {
+        id: 'wh_01JEXAMPLE0000000000000000',
+        name: 'Quality system',
+        url: 'https://quality.example.com/hooks',
+        reason: 'every attempt failed for 5d',
+        failing_since: '2026-01-10T09:30:00.000Z',
+        disabled_at: exampleTime,
+      },
+    },
+  },
 ];
 
 export function isEventType(name: string): name is ReportEventType {
   return (REPORT_EVENT_TYPES as readonly string[]).includes(name);
 }
 
-export function eventTypeInfo(name: ReportEventType): EventTypeInfo {
+export function eventTypeInfo(name: string): EventTypeInfo {
   const info = EVENT_CATALOG.find((entry) => entry.name === name);
   if (!info) throw new Error(`event type ${name} is missing from the catalog`);
   return info;

@@ -1,21 +1,16 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { newId } from '../ids.js';
-import type { ReportEventType } from './catalog.js';
 
 export interface RecordedEvent {
   readonly id: string;
-  readonly type: ReportEventType;
+  readonly type: string;
+  /** Deliveries queued for active webhooks; inactive ones get skipped deliveries. */
   readonly deliveryCount: number;
 }
 
-/**
- * Writes an event and one pending delivery for each active webhook subscribed to its type.
- * It runs inside the caller's transaction, so the state change that caused the event, the
- * event and its deliveries are committed together or not at all.
- */
 export interface EventInput {
-  readonly type: ReportEventType;
+  readonly type: string;
   /** Fields of the payload besides `id`, `event` and `timestamp`. */
   readonly body: Readonly<Record<string, unknown>>;
   readonly requestId: string | null;
@@ -24,6 +19,12 @@ export interface EventInput {
   readonly firstDelayMs: number;
 }
 
+/**
+ * Writes an event and one delivery for each webhook subscribed to its type: pending for an
+ * active webhook, skipped for an inactive one, so recovery can send it later. It runs inside
+ * the caller's transaction, so the state change that caused the event, the event and its
+ * deliveries are committed together or not at all.
+ */
 export async function recordEvent(
   trx: Transaction<Database>,
   { type, body, requestId, now, firstDelayMs }: EventInput,
@@ -42,8 +43,7 @@ export async function recordEvent(
 
   const webhooks = await trx
     .selectFrom('webhooks')
-    .select(['id', 'event_types'])
-    .where('is_active', '=', 1)
+    .select(['id', 'event_types', 'is_active'])
     .execute();
   const subscribers = webhooks.filter((webhook) =>
     (JSON.parse(webhook.event_types) as string[]).includes(type),
@@ -57,7 +57,7 @@ export async function recordEvent(
           id: newId('dlv'),
           event_id: id,
           webhook_id: webhook.id,
-          status: 'pending' as const,
+          status: webhook.is_active === 1 ? ('pending' as const) : ('skipped' as const),
           attempt_count: 0,
           next_attempt_at: now + firstDelayMs,
           lease_until: null,
@@ -65,10 +65,11 @@ export async function recordEvent(
           last_error: null,
           created_at: now,
           updated_at: now,
-          completed_at: null,
+          completed_at: webhook.is_active === 1 ? null : now,
         })),
       )
       .execute();
   }
-  return { id, type, deliveryCount: subscribers.length };
+  const active = subscribers.filter((webhook) => webhook.is_active === 1).length;
+  return { id, type, deliveryCount: active };
 }

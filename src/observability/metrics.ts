@@ -102,15 +102,21 @@ export class ServiceMetrics {
     });
     new Gauge({
       name: 'webhook_endpoints_disabled',
-      help: 'Webhooks that are inactive and receive no deliveries.',
+      help: 'Inactive webhooks, by cause: automatic (every attempt failed too long) or manual.',
+      labelNames: ['cause'],
       registers,
       async collect() {
         const row = await db
           .selectFrom('webhooks')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .select((eb) => [
+            eb.fn.countAll<number>().as('total'),
+            eb.fn.count<number>('disabled_reason').as('automatic'),
+          ])
           .where('is_active', '=', 0)
           .executeTakeFirstOrThrow();
-        this.set(Number(row.count));
+        const automatic = Number(row.automatic);
+        this.set({ cause: 'automatic' }, automatic);
+        this.set({ cause: 'manual' }, Number(row.total) - automatic);
       },
     });
   }

@@ -25,6 +25,8 @@ export interface OutboundResult {
   readonly durationMs: number;
   /** The start of the response body as text, at most the stored limit. */
   readonly excerpt: string | null;
+  /** The response's Retry-After header, for the retry decision after a 429 or 503. */
+  readonly retryAfter?: string;
   readonly failure?: { readonly kind: FailureKind; readonly message: string };
 }
 
@@ -92,10 +94,12 @@ export class OutboundClient {
       const excerpt = await this.#readExcerpt(response.body);
       const statusCode = response.statusCode;
       const ok = statusCode >= 200 && statusCode < 300;
+      const retryAfter = response.headers['retry-after'];
       return {
         statusCode,
         durationMs: elapsed(),
         excerpt,
+        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
         ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver responded with status ${statusCode}` } }),
       };
     } catch (error) {

@@ -3,6 +3,11 @@ import { invalid } from '../errors.js';
 export const MAX_CUSTOM_HEADERS = 50;
 export const MAX_HEADER_NAME_LENGTH = 256;
 export const MAX_HEADER_VALUE_LENGTH = 4096;
+/**
+ * Total of names and values. Many servers reject requests whose headers exceed 8 to 16 KB
+ * (Node.js's default limit is 16 KB), and the service's own headers need room too.
+ */
+export const MAX_CUSTOM_HEADER_BYTES = 8192;
 
 /** RFC 9110 token characters. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -71,6 +76,13 @@ export function validateCustomHeaders(headers: Readonly<Record<string, unknown>>
     if (!FIELD_VALUE.test(value)) {
       throw invalid(field, 'the value contains a control character such as CR, LF or NUL; remove it.');
     }
+  }
+  const total = entries.reduce((sum, [name, value]) => sum + name.length + String(value).length, 0);
+  if (total > MAX_CUSTOM_HEADER_BYTES) {
+    throw invalid(
+      'headers',
+      `the custom headers total ${total} characters; the maximum is ${MAX_CUSTOM_HEADER_BYTES}. Shorten or remove some.`,
+    );
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }

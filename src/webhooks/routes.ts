@@ -122,6 +122,41 @@ export function registerWebhookRoutes(app: App, webhooks: WebhookService): void 
   );
 
   app.post(
+    '/api/v1/webhooks/:id/rotate-secret',
+    {
+      config: admin,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Replace the signing secret; the old one also signs during the overlap period',
+        security,
+        params: IdParams,
+        body: Type.Object(
+          {
+            overlap_seconds: Type.Optional(
+              Type.Integer({ minimum: 0, maximum: 30 * 86_400, description: 'Defaults to WEBHOOK_SECRET_OVERLAP.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: WebhookWithSecret, ...errorResponses },
+      },
+      // The body is optional: a bare POST rotates with the configured overlap.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request) => {
+      const seconds = request.body.overlap_seconds;
+      const rotated = await webhooks.rotateSecret(request.params.id, seconds === undefined ? undefined : seconds * 1000);
+      request.log.info(
+        { webhook_id: rotated.id, overlap_until: rotated.previous_secret_expires_at },
+        'webhook secret rotated',
+      );
+      return rotated;
+    },
+  );
+
+  app.post(
     '/api/v1/webhooks/:id/test',
     {
       config: admin,

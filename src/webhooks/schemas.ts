@@ -5,8 +5,20 @@ import { NullableTimestamp, Timestamp } from '../http/schemas.js';
 const EventTypeList = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
   minItems: 1,
   maxItems: 50,
-  description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}.`,
+  description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}, webhook.disabled or a custom type.`,
 });
+
+const EngineFields = {
+  max_in_flight: Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
+    description: 'Attempts in flight at once for this webhook; null uses WEBHOOK_ENDPOINT_CONCURRENCY.',
+  }),
+  rate_limit: Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10_000 }), Type.Null()], {
+    description: 'Requests per second at most; null for no limit.',
+  }),
+  ordered: Type.Boolean({
+    description: 'Send deliveries one at a time in event order; a failing one holds back the rest.',
+  }),
+};
 
 const HeaderMap = Type.Record(Type.String(), Type.String(), {
   description: 'Custom request headers, e.g. Authorization for the receiver.',
@@ -19,6 +31,9 @@ export const WebhookCreateBody = Type.Object(
     event_types: EventTypeList,
     headers: Type.Optional(HeaderMap),
     is_active: Type.Optional(Type.Boolean({ default: true })),
+    max_in_flight: Type.Optional(EngineFields.max_in_flight),
+    rate_limit: Type.Optional(EngineFields.rate_limit),
+    ordered: Type.Optional(EngineFields.ordered),
   },
   { additionalProperties: false },
 );
@@ -34,6 +49,9 @@ export const WebhookPatchBody = Type.Object(
       }),
     ),
     is_active: Type.Optional(Type.Boolean()),
+    max_in_flight: Type.Optional(EngineFields.max_in_flight),
+    rate_limit: Type.Optional(EngineFields.rate_limit),
+    ordered: Type.Optional(EngineFields.ordered),
   },
   { additionalProperties: false },
 );
@@ -47,6 +65,13 @@ export const WebhookSchema = Type.Object({
     description: 'Custom header names; values are masked.',
   }),
   is_active: Type.Boolean(),
+  max_in_flight: EngineFields.max_in_flight,
+  rate_limit: EngineFields.rate_limit,
+  ordered: Type.Boolean(),
+  failing_since: NullableTimestamp,
+  disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  disabled_at: NullableTimestamp,
+  previous_secret_expires_at: NullableTimestamp,
   created_by: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -67,4 +92,5 @@ export const TestResultSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
   error_kind: Type.Union([Type.String(), Type.Null()]),
   event_type: Type.String(),
+  delivery_id: Type.String(),
 });

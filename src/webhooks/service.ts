@@ -1,12 +1,15 @@
 import type { Db } from '../db/database.js';
 import type { WebhookRow } from '../db/schema.js';
-import { secretKey, generateSecret } from '../delivery/signature.js';
+import { generateSecret } from '../delivery/signature.js';
 import type { DeliverySender } from '../delivery/sender.js';
+import { sendTargetOf } from '../delivery/targets.js';
 import { AppError, invalid, notFound } from '../errors.js';
-import { eventTypeInfo, isEventType, REPORT_EVENT_TYPES, type ReportEventType } from '../events/catalog.js';
+import { REPORT_EVENT_TYPES } from '../events/catalog.js';
+import type { EventTypeRegistry } from '../events/registry.js';
 import { newId } from '../ids.js';
 import type { DestinationChecker } from '../outbound/checker.js';
 import { validateCustomHeaders } from './headers.js';
+import { recordTestAttempt } from './test-record.js';
 
 export const HEADER_VALUE_MASK = '********';
 const MAX_NAME_LENGTH = 200;
@@ -18,6 +21,9 @@ export interface WebhookInput {
   event_types: string[];
   headers?: Record<string, string>;
   is_active?: boolean;
+  max_in_flight?: number | null;
+  rate_limit?: number | null;
+  ordered?: boolean;
 }
 
 /** A partial update. In `headers`, a string sets a header and null removes it. */
@@ -27,16 +33,28 @@ export interface WebhookPatch {
   event_types?: string[];
   headers?: Record<string, string | null>;
   is_active?: boolean;
+  max_in_flight?: number | null;
+  rate_limit?: number | null;
+  ordered?: boolean;
 }
 
 export interface PublicWebhook {
   id: string;
   name: string;
   url: string;
-  event_types: ReportEventType[];
+  event_types: string[];
   /** Custom header names; values are masked because they usually hold credentials. */
   headers: Record<string, string>;
   is_active: boolean;
+  max_in_flight: number | null;
+  rate_limit: number | null;
+  ordered: boolean;
+  /** Start of the current run of failed attempts; null after a success. */
+  failing_since: string | null;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  /** End of the rotation overlap during which the previous secret also signs. */
+  previous_secret_expires_at: string | null;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -51,12 +69,17 @@ export interface TestResult {
   response_excerpt: string | null;
   error: string | null;
   error_kind: string | null;
-  event_type: ReportEventType;
+  event_type: string;
+  /** The delivery that records this test call and its attempt. */
+  delivery_id: string;
 }
 
 export interface WebhookServiceOptions {
   readonly destinations: DestinationChecker;
   readonly sender: DeliverySender;
+  readonly registry: EventTypeRegistry;
+  /** How long a replaced secret keeps signing next to the new one. */
+  readonly secretOverlapMs: number;
   /** Called after any change, so the delivery worker refreshes its view of endpoints. */
   readonly onChange: () => void;
   readonly now?: () => number;
@@ -69,9 +92,16 @@ export function toPublicWebhook(row: WebhookRow): PublicWebhook {
     id: row.id,
     name: row.name,
     url: row.url,
-    event_types: JSON.parse(row.event_types) as ReportEventType[],
+    event_types: JSON.parse(row.event_types) as string[],
     headers: Object.fromEntries(Object.keys(headers).map((name) => [name, HEADER_VALUE_MASK])),
     is_active: row.is_active === 1,
+    max_in_flight: row.max_in_flight,
+    rate_limit: row.rate_limit,
+    ordered: row.is_ordered === 1,
+    failing_since: iso(row.failing_since),
+    disabled_reason: row.disabled_reason,
+    disabled_at: iso(row.disabled_at),
+    previous_secret_expires_at: iso(row.previous_secret_expires_at),
     created_by: row.created_by,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
@@ -106,7 +136,7 @@ export class WebhookService {
       id: newId('wh'),
       name: checkName(input.name),
       url: await this.options.destinations.check(input.url),
-      event_types: JSON.stringify(checkEventTypes(input.event_types)),
+      event_types: JSON.stringify(await this.#checkEventTypes(input.event_types)),
       headers: JSON.stringify(validateCustomHeaders(input.headers ?? {})),
       secret: generateSecret(),
       is_active: input.is_active === false ? 0 : 1,
@@ -115,6 +145,14 @@ export class WebhookService {
       updated_at: now,
       last_triggered: null,
       trigger_count: 0,
+      max_in_flight: input.max_in_flight ?? null,
+      rate_limit: input.rate_limit ?? null,
+      is_ordered: input.ordered === true ? 1 : 0,
+      failing_since: null,
+      disabled_reason: null,
+      disabled_at: null,
+      previous_secret: null,
+      previous_secret_expires_at: null,
     };
     await this.db.insertInto('webhooks').values(row).execute();
     this.options.onChange();
@@ -129,9 +167,12 @@ export class WebhookService {
     if (patch.name !== undefined) changes.name = checkName(patch.name);
     if (patch.url !== undefined) changes.url = await this.options.destinations.check(patch.url);
     if (patch.event_types !== undefined) {
-      changes.event_types = JSON.stringify(checkEventTypes(patch.event_types));
+      changes.event_types = JSON.stringify(await this.#checkEventTypes(patch.event_types));
     }
-    if (patch.is_active !== undefined) changes.is_active = patch.is_active ? 1 : 0;
+    if (patch.is_active !== undefined) Object.assign(changes, activation(patch.is_active));
+    if (patch.max_in_flight !== undefined) changes.max_in_flight = patch.max_in_flight;
+    if (patch.rate_limit !== undefined) changes.rate_limit = patch.rate_limit;
+    if (patch.ordered !== undefined) changes.is_ordered = patch.ordered ? 1 : 0;
     if (patch.headers !== undefined) {
       const merged: Record<string, string | null> = replaceHeaders
         ? {}
@@ -144,7 +185,18 @@ export class WebhookService {
       changes.headers = JSON.stringify(validateCustomHeaders(merged));
     }
 
-    await this.db.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+      if (changes.is_active === 0 && current.is_active === 1) {
+        // Recovery sends these once the webhook is active again.
+        await trx
+          .updateTable('deliveries')
+          .set({ status: 'skipped', completed_at: changes.updated_at, updated_at: changes.updated_at })
+          .where('webhook_id', '=', id)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    });
     this.options.onChange();
     return toPublicWebhook({ ...current, ...changes });
   }
@@ -160,31 +212,50 @@ export class WebhookService {
   }
 
   /**
+   * Replaces the signing secret at once. For `overlapMs` (the configured overlap unless
+   * given) each request also carries a signature made with the replaced secret, so
+   * receivers can switch secrets without rejecting a request.
+   */
+  async rotateSecret(
+    id: string,
+    overlapMs = this.options.secretOverlapMs,
+  ): Promise<PublicWebhook & { secret: string }> {
+    const current = await this.#load(id);
+    const now = this.#now();
+    const changes = {
+      secret: generateSecret(),
+      previous_secret: overlapMs > 0 ? current.secret : null,
+      previous_secret_expires_at: overlapMs > 0 ? now + overlapMs : null,
+      updated_at: now,
+    };
+    await this.db.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+    this.options.onChange();
+    return { ...toPublicWebhook({ ...current, ...changes }), secret: changes.secret };
+  }
+
+  /**
    * Sends the example payload of the webhook's first event type now, signed like a real
-   * delivery but with a fresh message id, and returns what the receiver answered.
+   * delivery but with a fresh message id, records it as a delivery with one attempt of
+   * trigger `test`, and returns what the receiver answered.
    */
   async test(id: string): Promise<TestResult> {
     const row = await this.#load(id);
-    const eventTypes = JSON.parse(row.event_types) as ReportEventType[];
-    const eventType = eventTypes[0] ?? REPORT_EVENT_TYPES[0];
+    const eventType = (JSON.parse(row.event_types) as string[])[0] ?? REPORT_EVENT_TYPES[0];
+    const example = (await this.options.registry.example(eventType)) ?? {};
     const messageId = newId('evt');
-    const body = JSON.stringify({
-      ...eventTypeInfo(eventType).example,
-      id: messageId,
-      timestamp: new Date(this.#now()).toISOString(),
-      test: true,
-    });
+    const now = this.#now();
+    const body = JSON.stringify({ ...example, id: messageId, timestamp: new Date(now).toISOString(), test: true });
 
-    const { result } = await this.options.sender.send(
-      {
-        id: row.id,
-        url: new URL(row.url),
-        headers: JSON.parse(row.headers) as Record<string, string>,
-        key: secretKey(row.secret),
-      },
-      messageId,
+    const outcome = await this.options.sender.send(sendTargetOf(row, now), messageId, body);
+    const { result } = outcome;
+    const deliveryId = await recordTestAttempt(this.db, {
+      webhookId: row.id,
+      eventId: messageId,
+      eventType,
       body,
-    );
+      outcome,
+      finishedAt: this.#now(),
+    });
     return {
       success: result.failure === undefined,
       status_code: result.statusCode,
@@ -193,7 +264,24 @@ export class WebhookService {
       error: result.failure?.message ?? null,
       error_kind: result.failure?.kind ?? null,
       event_type: eventType,
+      delivery_id: deliveryId,
     };
+  }
+
+  async #checkEventTypes(types: readonly string[]): Promise<string[]> {
+    if (types.length === 0) {
+      throw invalid('event_types', `list at least one event type, e.g. ${REPORT_EVENT_TYPES.join(', ')}.`);
+    }
+    const unique = [...new Set(types)];
+    const unknown = await this.options.registry.unknownNames(unique);
+    if (unknown.length > 0) {
+      throw new AppError(
+        'invalid_request',
+        `"${unknown[0]}" is not an event type; see GET /api/v1/event-types for the catalog.`,
+        'event_types',
+      );
+    }
+    return unique;
   }
 
   async #load(id: string): Promise<WebhookRow> {
@@ -212,20 +300,8 @@ function checkName(name: string): string {
   return text;
 }
 
-function checkEventTypes(types: readonly string[]): ReportEventType[] {
-  if (types.length === 0) {
-    throw invalid('event_types', `list at least one event type: ${REPORT_EVENT_TYPES.join(', ')}.`);
-  }
-  const unique: ReportEventType[] = [];
-  for (const type of types) {
-    if (!isEventType(type)) {
-      throw new AppError(
-        'invalid_request',
-        `"${type}" is not an event type; choose from ${REPORT_EVENT_TYPES.join(', ')}.`,
-        'event_types',
-      );
-    }
-    if (!unique.includes(type)) unique.push(type);
-  }
-  return unique;
+/** Activating clears the auto-disable record, so the failure streak starts afresh. */
+function activation(active: boolean): Partial<WebhookRow> {
+  if (!active) return { is_active: 0 };
+  return { is_active: 1, disabled_reason: null, disabled_at: null, failing_since: null };
 }

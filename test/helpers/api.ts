@@ -9,13 +9,7 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     readonly token: string | undefined,
-    readonly extraHeaders: Readonly<Record<string, string>> = {},
   ) {}
-
-  /** A client that also sends these headers on every request, e.g. X-Request-Id. */
-  withHeaders(headers: Record<string, string>): ApiClient {
-    return new ApiClient(this.baseUrl, this.token, { ...this.extraHeaders, ...headers });
-  }
 
   static async signIn(baseUrl: string, email: string, password: string): Promise<ApiClient> {
     const anonymous = new ApiClient(baseUrl, undefined);
@@ -49,12 +43,29 @@ export class ApiClient {
     return this.#send(method, path, text, contentType);
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-    return this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    return this.#send(method, path, text, 'application/json', extraHeaders);
   }
 
-  async #send(method: string, path: string, text: string | undefined, contentType: string): Promise<ApiResponse> {
-    const headers: Record<string, string> = { ...this.extraHeaders };
+  /** The same API as another token, e.g. a publish-only token. */
+  withToken(token: string): ApiClient {
+    return new ApiClient(this.baseUrl, token);
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    text: string | undefined,
+    contentType: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (text !== undefined) headers['content-type'] = contentType;
     const response = await fetch(this.baseUrl + path, { method, headers, body: text });
@@ -85,5 +96,5 @@ export async function submitNewReport(
     client: 'Northwind Water',
   });
   if (report.status !== 201) throw new Error(`creating a report failed: ${JSON.stringify(report.body)}`);
-  return client.withHeaders(headers).post(`/api/v1/reports/${report.body.id}/submit`);
+  return client.request('POST', `/api/v1/reports/${report.body.id}/submit`, undefined, headers);
 }

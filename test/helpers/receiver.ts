@@ -14,7 +14,14 @@ export interface ReceivedRequest {
 export type Behaviour = (
   request: ReceivedRequest,
   n: number,
-) => { status?: number; body?: string; hang?: boolean; delayMs?: number };
+) => {
+  status?: number;
+  body?: string;
+  hang?: boolean;
+  headers?: Record<string, string>;
+  /** Delay before the response, in milliseconds. */
+  delayMs?: number;
+};
 
 export interface Receiver {
   readonly url: string;
@@ -53,12 +60,13 @@ export async function startReceiver(
 
       const action = current(received, requests.length);
       if (action.hang) return;
-      const respond = () => {
+      const answer = () => {
         res.statusCode = action.status ?? 204;
+        for (const [name, value] of Object.entries(action.headers ?? {})) res.setHeader(name, value);
         res.end(action.body ?? '');
       };
-      if (action.delayMs === undefined) respond();
-      else setTimeout(respond, action.delayMs);
+      if (action.delayMs === undefined) answer();
+      else setTimeout(answer, action.delayMs);
     });
   });
   server.on('connection', (socket) => {

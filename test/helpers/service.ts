@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { buildService, type Service } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -53,7 +54,8 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
   const dir = tempDir();
   const config = loadConfig(testEnv(dir, extraEnv));
   const logFile = path.join(dir, 'service.log');
-  const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
+  // Synchronous writes, so a test that reads the file sees every line logged before it.
+  const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
   const service = await buildService(config, { logger });
   const url = await service.start();
   const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
