@@ -86,6 +86,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const outbound = new OutboundClient({
     policy,
     timeoutMs: config.webhook.timeoutMs,
+    allowedPorts: config.webhook.allowedPorts,
     // A webhook may set a cap above the default, so the pool must not be the tighter limit;
     // the worker keeps the total within WEBHOOK_MAX_IN_FLIGHT.
     connectionsPerOrigin: config.webhook.maxInFlight,

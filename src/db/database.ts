@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import { ConfigError, type DatabaseConfig } from '../config/config.js';
 import * as initial from './migrations/001_initial.js';
+import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
 import type { Database } from './schema.js';
 
@@ -11,6 +12,7 @@ export type Db = Kysely<Database>;
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
+  '002_follow_redirects': followRedirects,
   '003_delivery_engine': deliveryEngine,
 };
 

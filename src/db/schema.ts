@@ -42,6 +42,8 @@ export interface WebhooksTable {
   headers: string;
   secret: string;
   is_active: number;
+  /** 1 when redirects are followed (up to three hops, each checked), else 0. */
+  follow_redirects: number;
   created_by: string;
   created_at: number;
   updated_at: number;

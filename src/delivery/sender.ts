@@ -1,4 +1,4 @@
-import type { OutboundClient, OutboundResult } from '../outbound/client.js';
+import { MAX_REDIRECTS, type OutboundClient, type OutboundResult } from '../outbound/client.js';
 import { sign } from './signature.js';
 
 export const USER_AGENT = 'report-webhooks/0.1';
@@ -7,9 +7,12 @@ const MASK = '********';
 /** Destination of a message: a webhook's URL, custom headers and signing key. */
 export interface SendTarget {
   readonly id: string;
-  readonly url: URL;
+  /** The stored URL text; the outbound client parses and checks it at send time. */
+  readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly key: Buffer;
+  /** Follow up to MAX_REDIRECTS redirects rather than record the 3xx. */
+  readonly followRedirects: boolean;
   /** The replaced secret's key during a rotation's overlap period. */
   readonly previousKey?: Buffer;
 }
@@ -45,8 +48,11 @@ export class DeliverySender {
 
     const result = await this.client.send({
       url: target.url,
-      headers: { ...target.headers, ...owned, 'webhook-signature': signature },
+      headers: { ...owned, 'webhook-signature': signature },
+      // Custom headers usually carry the receiver's credentials: never sent to another origin.
+      originHeaders: target.headers,
       body,
+      maxRedirects: target.followRedirects ? MAX_REDIRECTS : 0,
     });
 
     const recordedHeaders: Record<string, string> = {

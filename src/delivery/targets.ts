@@ -20,9 +20,10 @@ export function sendTargetOf(row: WebhookRow, now: number): SendTarget {
     row.previous_secret_expires_at > now;
   return {
     id: row.id,
-    url: new URL(row.url),
+    url: row.url,
     headers: JSON.parse(row.headers) as Record<string, string>,
     key: secretKey(row.secret),
+    followRedirects: row.follow_redirects === 1,
     ...(overlapping ? { previousKey: secretKey(row.previous_secret as string) } : {}),
   };
 }

@@ -323,6 +323,7 @@ export class DeliveryWorker {
       trigger: row.next_trigger,
       status_code: result.statusCode,
       duration_ms: result.durationMs,
+      ...(result.redirects.length > 0 ? { redirects: result.redirects } : {}),
     };
     if (decision.status === 'succeeded') {
       this.log.info(fields, 'delivery succeeded');

@@ -2,6 +2,7 @@ import ipaddr from 'ipaddr.js';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
+/** Labels for the special-purpose ranges of ipaddr.js 2.x, as they appear in block reasons. */
 const RANGE_LABELS: Readonly<Record<string, string>> = {
   unspecified: 'unspecified address',
   broadcast: 'broadcast address',
@@ -16,18 +17,25 @@ const RANGE_LABELS: Readonly<Record<string, string>> = {
   discard: 'discard-only range',
   amt: 'AMT relay range',
   as112: 'AS112 range',
+  as112v6: 'AS112 range',
   deprecated: 'deprecated range',
   orchid2: 'ORCHIDv2 range',
   deprecatedOrchid: 'deprecated ORCHID range',
   droneRemoteIdProtocolEntityTags: 'DRIP entity tag range',
-  siteLocal: 'site-local',
+  deprecatedSiteLocal: 'site-local',
+  segmentRouting: 'segment routing range',
 };
+
+/** 2000::/3, the only IPv6 block IANA allocates for global unicast. */
+const GLOBAL_UNICAST_V6: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse('2000::'), 3];
+/** 64:ff9b:1::/48, NAT64 prefixes for local use inside one network. */
+const NAT64_LOCAL_USE: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse('64:ff9b:1::'), 48];
 
 /**
  * Decides which IP addresses outbound webhook requests may connect to. Only globally
  * routable unicast addresses pass, unless an address falls inside one of the networks that
  * the operator exempts. IPv6 forms that embed an IPv4 address (IPv4-mapped and -compatible,
- * SIIT, NAT64, 6to4, Teredo) are judged by the address they embed.
+ * SIIT, NAT64, 6to4, Teredo) pass only when every embedded address would pass.
  */
 export class AddressPolicy {
   readonly #allowed: ReadonlyArray<[Address, number]>;
@@ -38,24 +46,21 @@ export class AddressPolicy {
 
   /** Returns why `address` is blocked, or undefined when a connection to it is allowed. */
   blockReason(address: string): string | undefined {
-    let parsed: Address;
-    try {
-      parsed = ipaddr.parse(address);
-    } catch {
-      return 'not an IP address';
-    }
-    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).zoneId) return 'IPv6 zone id';
+    if (address.includes('%')) return 'IPv6 zone id';
+    if (!ipaddr.isValid(address) || !isCanonicalText(address)) return 'not an IP address';
+    const parsed = ipaddr.parse(address);
+    if (this.#isExempt(parsed)) return undefined;
 
     const embedded = embeddedIPv4(parsed);
-    if (this.#isExempt(parsed) || embedded.some((inner) => this.#isExempt(inner))) return undefined;
     if (embedded.length > 0) {
       for (const inner of embedded) {
+        if (this.#isExempt(inner)) continue;
         const reason = rangeReason(inner);
         if (reason !== undefined) return reason;
       }
       return undefined;
     }
-    if (isNat64LocalUse(parsed)) return 'local-use NAT64 range';
+    if (parsed.kind() === 'ipv6' && parsed.match(NAT64_LOCAL_USE)) return 'local-use NAT64 range';
     return rangeReason(parsed);
   }
 
@@ -66,29 +71,42 @@ export class AddressPolicy {
   }
 }
 
+/**
+ * Tests for the dotted-quad and standard IPv6 forms. ipaddr.js also parses the legacy
+ * decimal, octal and hex IPv4 forms. Resolvers and sockets return only the standard forms,
+ * so the policy rejects the others rather than guess how another component reads them.
+ */
+function isCanonicalText(address: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address);
+}
+
 function rangeReason(address: Address): string | undefined {
   const range = address.range();
-  if (range === 'unicast') return undefined;
+  if (range === 'unicast') {
+    if (address.kind() === 'ipv6' && !address.match(GLOBAL_UNICAST_V6)) {
+      return 'reserved or documentation range';
+    }
+    return undefined;
+  }
   return RANGE_LABELS[range] ?? `special-purpose range (${range})`;
 }
 
-/** The IPv4 addresses an IPv6 address carries in one of the standard embeddings. */
+/** Extracts the IPv4 addresses an IPv6 address embeds in one of the standard forms. */
 function embeddedIPv4(address: Address): ipaddr.IPv4[] {
   if (address.kind() !== 'ipv6') return [];
   const v6 = address as ipaddr.IPv6;
-  const parts = v6.parts;
+  const word = (index: number): number => v6.parts[index] ?? 0;
   const fromWords = (high: number, low: number): ipaddr.IPv4 =>
     new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
-  const word = (index: number): number => parts[index] ?? 0;
 
   switch (v6.range()) {
     case 'ipv4Mapped':
     case 'rfc6145':
       return [fromWords(word(6), word(7))];
     case 'rfc6052':
-      // 64:ff9b::/96 keeps the IPv4 address in the last 32 bits; the /48 local-use prefix
-      // is judged as a whole by isNat64LocalUse.
-      return word(2) === 0 ? [fromWords(word(6), word(7))] : [];
+      // 64:ff9b::/96 keeps the IPv4 address in the last 32 bits. In the local-use /48 its
+      // position depends on a prefix length chosen by the local network, so it is blocked whole.
+      return v6.match(NAT64_LOCAL_USE) ? [] : [fromWords(word(6), word(7))];
     case '6to4':
       return [fromWords(word(1), word(2))];
     case 'teredo':
@@ -98,15 +116,9 @@ function embeddedIPv4(address: Address): ipaddr.IPv4[] {
       break;
   }
 
-  // IPv4-compatible ::a.b.c.d (deprecated, but still parsed by some stacks).
-  if (parts.slice(0, 6).every((part) => part === 0) && (word(6) !== 0 || word(7) > 1)) {
-    return [fromWords(word(6), word(7))];
-  }
+  // IPv4-compatible ::a.b.c.d (deprecated, but still parsed by some stacks); :: and ::1
+  // are judged as themselves.
+  const zeroPrefix = v6.parts.slice(0, 6).every((part) => part === 0);
+  if (zeroPrefix && (word(6) !== 0 || word(7) > 1)) return [fromWords(word(6), word(7))];
   return [];
-}
-
-function isNat64LocalUse(address: Address): boolean {
-  if (address.kind() !== 'ipv6') return false;
-  const parts = (address as ipaddr.IPv6).parts;
-  return parts[0] === 0x64 && parts[1] === 0xff9b && parts[2] !== 0;
 }

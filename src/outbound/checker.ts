@@ -42,8 +42,8 @@ export class DestinationChecker {
         // The message names the kind of network but not the address a name resolved to.
         throw new AppError(
           'blocked_destination',
-          `url points to a ${error.reason} address, which webhooks may not reach; use a public ` +
-            'address, or ask the operator to list the network in WEBHOOK_ALLOWED_CIDRS.',
+          `url resolves to a blocked address (${error.reason}), which webhooks may not reach; ` +
+            'use a public address, or ask the operator to list the network in WEBHOOK_ALLOWED_CIDRS.',
           'url',
         );
       }

@@ -1,22 +1,40 @@
 import type { Socket } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { AddressPolicy } from './address-policy.js';
-import { BlockedAddressError, resolveAllowed, systemLookup, type Lookup } from './destination.js';
+import {
+  BlockedAddressError,
+  normaliseWebhookUrl,
+  resolveAllowed,
+  systemLookup,
+  UrlRejection,
+  type Lookup,
+} from './destination.js';
+import {
+  classify,
+  DeadlineError,
+  discardBody,
+  MAX_RESPONSE_HEADER_BYTES,
+  readExcerpt,
+  RejectedUrlError,
+  type Failure,
+} from './response.js';
 
-export type FailureKind =
-  | 'blocked'
-  | 'timeout'
-  | 'connection_refused'
-  | 'connection_reset'
-  | 'dns'
-  | 'tls'
-  | 'network'
-  | 'http_status';
+export { classify, type FailureKind } from './response.js';
+
+/** Redirects a webhook may follow when it opts in. */
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface OutboundRequest {
-  readonly url: URL;
+  /** Parsed and checked on every send, so a row stored under an older policy is judged anew. */
+  readonly url: string;
+  /** Headers sent on every hop. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Headers sent only to the origin of `url`, e.g. a receiver's credentials. */
+  readonly originHeaders?: Readonly<Record<string, string>>;
   readonly body: string;
+  /** Redirects to follow, at most MAX_REDIRECTS; with 0 a 3xx is the attempt's outcome. */
+  readonly maxRedirects?: number;
 }
 
 export interface OutboundResult {
@@ -25,14 +43,18 @@ export interface OutboundResult {
   readonly durationMs: number;
   /** The start of the response body as text, at most the stored limit. */
   readonly excerpt: string | null;
+  /** URLs of the redirects followed, in order. */
+  readonly redirects: readonly string[];
   /** The response's Retry-After header, for the retry decision after a 429 or 503. */
   readonly retryAfter?: string;
-  readonly failure?: { readonly kind: FailureKind; readonly message: string };
+  readonly failure?: Failure;
 }
 
 export interface OutboundOptions {
   readonly policy: AddressPolicy;
   readonly timeoutMs: number;
+  /** Ports a URL may use, on the first request and on every redirect; empty allows all. */
+  readonly allowedPorts?: readonly number[];
   /** Connections kept per origin. */
   readonly connectionsPerOrigin: number;
   /** Bytes of a response body read before the rest is discarded. */
@@ -42,28 +64,31 @@ export interface OutboundOptions {
   readonly lookup?: Lookup;
 }
 
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
-    this.name = 'DeadlineError';
-  }
+interface Exchange {
+  readonly statusCode: number;
+  readonly excerpt: string;
+  readonly location: string | undefined;
+  readonly retryAfter: string | undefined;
 }
 
 /**
  * The only code that opens connections to webhook URLs. Each connection is made to an
  * address that was resolved and checked just before dialling, so a name that changes its
- * answer between the save and the send is checked again. Redirects are never followed,
- * response bodies are read up to a limit and never decompressed, and the whole attempt,
- * from DNS to the last body byte, runs within one deadline.
+ * answer between the save and the send is checked again. Redirects are followed only when
+ * the request allows it, each hop's URL is checked like the first, response bodies are read
+ * up to a limit and never decompressed, and the whole attempt, from DNS to the last body
+ * byte of the last hop, runs within one deadline.
  */
 export class OutboundClient {
   readonly #agent: Agent;
   readonly #timeoutMs: number;
+  readonly #allowedPorts: readonly number[];
   readonly #readLimit: number;
   readonly #excerptBytes: number;
 
   constructor(options: OutboundOptions) {
     this.#timeoutMs = options.timeoutMs;
+    this.#allowedPorts = options.allowedPorts ?? [];
     this.#readLimit = options.readLimitBytes ?? 64 * 1024;
     this.#excerptBytes = options.excerptBytes ?? 4 * 1024;
     this.#agent = new Agent({
@@ -72,7 +97,7 @@ export class OutboundClient {
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 4_000,
-      maxHeaderSize: 16 * 1024,
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
     });
   }
 
@@ -81,30 +106,22 @@ export class OutboundClient {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(this.#timeoutMs)), this.#timeoutMs);
     const elapsed = (): number => Math.round(performance.now() - started);
+    const redirects: string[] = [];
 
     try {
-      const response = await this.#agent.request({
-        origin: request.url.origin,
-        path: `${request.url.pathname}${request.url.search}`,
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-        signal: controller.signal,
-      });
-      const excerpt = await this.#readExcerpt(response.body);
-      const statusCode = response.statusCode;
-      const ok = statusCode >= 200 && statusCode < 300;
-      const retryAfter = response.headers['retry-after'];
+      const last = await this.#follow(request, controller.signal, redirects);
+      const { statusCode, excerpt, retryAfter } = last;
       return {
         statusCode,
         durationMs: elapsed(),
         excerpt,
-        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-        ...(ok ? {} : { failure: { kind: 'http_status', message: `receiver responded with status ${statusCode}` } }),
+        redirects,
+        ...(retryAfter === undefined ? {} : { retryAfter }),
+        ...statusFailure(last),
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : error;
-      return { statusCode: null, durationMs: elapsed(), excerpt: null, failure: classify(reason) };
+      return { statusCode: null, durationMs: elapsed(), excerpt: null, redirects, failure: classify(reason) };
     } finally {
       clearTimeout(timer);
     }
@@ -114,31 +131,112 @@ export class OutboundClient {
     await this.#agent.destroy();
   }
 
-  /** Reads at most the read limit, then drops the connection rather than drain the rest. */
-  async #readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total >= this.#readLimit) {
-        body.destroy();
-        break;
-      }
+  /** Sends the request, follows up to `maxRedirects` redirects and returns the last response. */
+  async #follow(request: OutboundRequest, signal: AbortSignal, redirects: string[]): Promise<Exchange> {
+    const maxRedirects = Math.min(request.maxRedirects ?? 0, MAX_REDIRECTS);
+    const first = normaliseWebhookUrl(request.url, this.#allowedPorts);
+    let url = first;
+    let method: 'POST' | 'GET' = 'POST';
+
+    for (;;) {
+      const sameOrigin = url.origin === first.origin;
+      const headers = sameOrigin ? { ...request.originHeaders, ...request.headers } : request.headers;
+      const follow = redirects.length < maxRedirects;
+      const exchange = await this.#exchange(url, method, headers, method === 'POST' ? request.body : undefined, {
+        signal,
+        follow,
+      });
+      if (!follow || exchange.location === undefined) return exchange;
+
+      url = this.#redirectTarget(url, exchange.location);
+      redirects.push(url.href);
+      // 303 means "fetch the result with GET"; the other codes repeat the request.
+      if (exchange.statusCode === 303) method = 'GET';
     }
-    const kept = Buffer.concat(chunks, Math.min(total, this.#readLimit)).subarray(0, this.#excerptBytes);
-    return kept.toString('utf8');
   }
+
+  async #exchange(
+    url: URL,
+    method: 'POST' | 'GET',
+    headers: Record<string, string>,
+    body: string | undefined,
+    options: { signal: AbortSignal; follow: boolean },
+  ): Promise<Exchange> {
+    const response: Dispatcher.ResponseData = await this.#agent.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: method === 'POST' ? headers : withoutContentType(headers),
+      body: body ?? null,
+      signal: options.signal,
+    });
+
+    const { statusCode } = response;
+    const location = response.headers.location;
+    const retryAfter = response.headers['retry-after'];
+    if (options.follow && REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
+      // The body of a followed redirect is never read; destroying it closes the connection.
+      discardBody(response.body);
+      return { statusCode, excerpt: '', location, retryAfter: undefined };
+    }
+    const excerpt = await readExcerpt(response.body, this.#readLimit, this.#excerptBytes);
+    return {
+      statusCode,
+      excerpt,
+      location: undefined,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    };
+  }
+
+  /** Resolves a Location header against the current URL and checks it like a webhook URL. */
+  #redirectTarget(current: URL, location: string): URL {
+    let resolved: URL;
+    try {
+      resolved = new URL(location, current);
+    } catch {
+      throw new RejectedUrlError('redirect not followed: the Location header is not a valid URL');
+    }
+    let next: URL;
+    try {
+      next = normaliseWebhookUrl(resolved.href, this.#allowedPorts);
+    } catch (error) {
+      if (!(error instanceof UrlRejection)) throw error;
+      throw new RejectedUrlError(`redirect not followed: the target url ${error.message}`);
+    }
+    if (current.protocol === 'https:' && next.protocol === 'http:') {
+      throw new RejectedUrlError('redirect not followed: it leads from https to plain http');
+    }
+    return next;
+  }
+}
+
+function statusFailure(exchange: Exchange): { failure?: Failure } {
+  const { statusCode } = exchange;
+  if (statusCode >= 200 && statusCode < 300) return {};
+  const message = REDIRECT_STATUSES.has(statusCode)
+    ? `receiver responded with status ${statusCode} (a redirect, not followed)`
+    : `receiver responded with status ${statusCode}`;
+  return { failure: { kind: 'http_status', message } };
+}
+
+function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
 }
 
 type ConnectOptions = Parameters<ReturnType<typeof buildConnector>>[0];
 type ConnectCallback = Parameters<ReturnType<typeof buildConnector>>[1];
 
+/**
+ * Builds a connector that resolves the host itself, checks every address, and dials the
+ * first one by IP, so the address checked is the address connected to. The TLS server name
+ * still comes from the URL's host.
+ */
 function guardedConnector(policy: AddressPolicy, lookup: Lookup, timeoutMs: number) {
   const connect = buildConnector({ timeout: timeoutMs });
 
   return (options: ConnectOptions, callback: ConnectCallback): void => {
-    resolveAllowed(options.hostname, policy, lookup).then(
+    const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
+    resolveAllowed(host, policy, lookup).then(
       (addresses) => {
         const address = addresses[0] as string;
         connect({ ...options, hostname: address }, (error, socket) => {
@@ -146,7 +244,7 @@ function guardedConnector(policy: AddressPolicy, lookup: Lookup, timeoutMs: numb
             callback(error ?? new Error('connection failed'), null);
             return;
           }
-          // Belt and braces: the peer must be the address that was checked.
+          // The peer must be the address that was checked.
           const peer = (socket as Socket).remoteAddress;
           const reason = peer === undefined ? 'no peer address' : policy.blockReason(peer);
           if (reason !== undefined) {
@@ -160,31 +258,4 @@ function guardedConnector(policy: AddressPolicy, lookup: Lookup, timeoutMs: numb
       (error: unknown) => callback(error as Error, null),
     );
   };
-}
-
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
-
-/** Tags a failure by what went wrong, so retry decisions never parse message text. */
-export function classify(error: unknown): { kind: FailureKind; message: string } {
-  if (error instanceof BlockedAddressError) return { kind: 'blocked', message: error.message };
-  if (error instanceof DeadlineError) return { kind: 'timeout', message: error.message };
-
-  const err = error as { code?: string; message?: string; cause?: unknown } | undefined;
-  const code = err?.code ?? '';
-  const detail = err?.message ?? String(error);
-  if (err?.cause instanceof BlockedAddressError) return classify(err.cause);
-
-  if (code === 'ECONNREFUSED') return { kind: 'connection_refused', message: 'connection refused' };
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
-    return { kind: 'connection_reset', message: `connection closed by the receiver (${detail})` };
-  }
-  if (code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
-    return { kind: 'timeout', message: `timed out (${detail})` };
-  }
-  if (code === 'ETIMEDOUT') return { kind: 'timeout', message: 'timed out while connecting' };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') {
-    return { kind: 'dns', message: `host name could not be resolved (${code})` };
-  }
-  if (TLS_CODE.test(code)) return { kind: 'tls', message: `TLS error: ${detail}` };
-  return { kind: 'network', message: code ? `${code}: ${detail}` : detail };
 }

@@ -54,6 +54,10 @@ export function normaliseWebhookUrl(text: string, allowedPorts: readonly number[
   try {
     url = new URL(text);
   } catch {
+    // The WHATWG parser rejects zone ids in IPv6 hosts. Name that cause, not a malformed URL.
+    if (/\[[^\]]*%/.test(text)) {
+      throw new UrlRejection('contains an IPv6 zone id; zone ids are not accepted, use a routable address.');
+    }
     throw new UrlRejection('is not an absolute URL; write it as https://host/path.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -72,6 +76,7 @@ export function normaliseWebhookUrl(text: string, allowedPorts: readonly number[
   }
 
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port === 0) throw new UrlRejection('uses port 0; give the port the receiver listens on.');
   if (allowedPorts.length > 0 && !allowedPorts.includes(port)) {
     throw new UrlRejection(
       `uses port ${port}; webhooks may use only ports ${allowedPorts.join(', ')}.`,
@@ -119,6 +124,8 @@ export async function resolveAllowed(
     const reason = policy.blockReason(address);
     if (reason !== undefined) throw new BlockedAddressError(address, reason);
   }
-  if (addresses.length === 0) throw new Error(`no address found for ${host}`);
+  if (addresses.length === 0) {
+    throw Object.assign(new Error(`no address found for ${host}`), { code: 'ENOTFOUND' });
+  }
   return addresses;
 }

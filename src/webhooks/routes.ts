@@ -171,7 +171,12 @@ export function registerWebhookRoutes(app: App, webhooks: WebhookService): void 
     async (request) => {
       const result = await webhooks.test(request.params.id);
       request.log.info(
-        { webhook_id: request.params.id, status_code: result.status_code, error_kind: result.error_kind },
+        {
+          webhook_id: request.params.id,
+          status_code: result.status_code,
+          error_kind: result.error_kind,
+          error: result.error,
+        },
         'webhook test sent',
       );
       return result;

@@ -8,6 +8,10 @@ const EventTypeList = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), 
   description: `Event types to deliver: ${REPORT_EVENT_TYPES.join(', ')}, webhook.disabled or a custom type.`,
 });
 
+const FOLLOW_REDIRECTS_DESCRIPTION =
+  'Follow redirects, up to 3, checking each target like the webhook URL. ' +
+  'When false, a 3xx answer is recorded as the outcome of the attempt.';
+const FollowRedirects = Type.Boolean({ description: FOLLOW_REDIRECTS_DESCRIPTION });
 const EngineFields = {
   max_in_flight: Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
     description: 'Attempts in flight at once for this webhook; null uses WEBHOOK_ENDPOINT_CONCURRENCY.',
@@ -31,6 +35,9 @@ export const WebhookCreateBody = Type.Object(
     event_types: EventTypeList,
     headers: Type.Optional(HeaderMap),
     is_active: Type.Optional(Type.Boolean({ default: true })),
+    follow_redirects: Type.Optional(
+      Type.Boolean({ default: false, description: FOLLOW_REDIRECTS_DESCRIPTION }),
+    ),
     max_in_flight: Type.Optional(EngineFields.max_in_flight),
     rate_limit: Type.Optional(EngineFields.rate_limit),
     ordered: Type.Optional(EngineFields.ordered),
@@ -49,6 +56,7 @@ export const WebhookPatchBody = Type.Object(
       }),
     ),
     is_active: Type.Optional(Type.Boolean()),
+    follow_redirects: Type.Optional(FollowRedirects),
     max_in_flight: Type.Optional(EngineFields.max_in_flight),
     rate_limit: Type.Optional(EngineFields.rate_limit),
     ordered: Type.Optional(EngineFields.ordered),
@@ -65,6 +73,7 @@ export const WebhookSchema = Type.Object({
     description: 'Custom header names; values are masked.',
   }),
   is_active: Type.Boolean(),
+  follow_redirects: FollowRedirects,
   max_in_flight: EngineFields.max_in_flight,
   rate_limit: EngineFields.rate_limit,
   ordered: Type.Boolean(),
@@ -91,6 +100,7 @@ export const TestResultSchema = Type.Object({
   response_excerpt: Type.Union([Type.String(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
   error_kind: Type.Union([Type.String(), Type.Null()]),
+  redirects: Type.Array(Type.String(), { description: 'URLs of the redirects followed, in order.' }),
   event_type: Type.String(),
   delivery_id: Type.String(),
 });

@@ -21,6 +21,7 @@ export interface WebhookInput {
   event_types: string[];
   headers?: Record<string, string>;
   is_active?: boolean;
+  follow_redirects?: boolean;
   max_in_flight?: number | null;
   rate_limit?: number | null;
   ordered?: boolean;
@@ -33,6 +34,7 @@ export interface WebhookPatch {
   event_types?: string[];
   headers?: Record<string, string | null>;
   is_active?: boolean;
+  follow_redirects?: boolean;
   max_in_flight?: number | null;
   rate_limit?: number | null;
   ordered?: boolean;
@@ -46,6 +48,8 @@ export interface PublicWebhook {
   /** Custom header names; values are masked because they usually hold credentials. */
   headers: Record<string, string>;
   is_active: boolean;
+  /** Whether redirects are followed, up to MAX_REDIRECTS hops, each checked like the URL. */
+  follow_redirects: boolean;
   max_in_flight: number | null;
   rate_limit: number | null;
   ordered: boolean;
@@ -69,6 +73,8 @@ export interface TestResult {
   response_excerpt: string | null;
   error: string | null;
   error_kind: string | null;
+  /** URLs of the redirects followed, in order. */
+  redirects: string[];
   event_type: string;
   /** The delivery that records this test call and its attempt. */
   delivery_id: string;
@@ -95,6 +101,7 @@ export function toPublicWebhook(row: WebhookRow): PublicWebhook {
     event_types: JSON.parse(row.event_types) as string[],
     headers: Object.fromEntries(Object.keys(headers).map((name) => [name, HEADER_VALUE_MASK])),
     is_active: row.is_active === 1,
+    follow_redirects: row.follow_redirects === 1,
     max_in_flight: row.max_in_flight,
     rate_limit: row.rate_limit,
     ordered: row.is_ordered === 1,
@@ -140,6 +147,7 @@ export class WebhookService {
       headers: JSON.stringify(validateCustomHeaders(input.headers ?? {})),
       secret: generateSecret(),
       is_active: input.is_active === false ? 0 : 1,
+      follow_redirects: input.follow_redirects === true ? 1 : 0,
       created_by: createdBy,
       created_at: now,
       updated_at: now,
@@ -169,11 +177,17 @@ export class WebhookService {
     if (patch.event_types !== undefined) {
       changes.event_types = JSON.stringify(await this.#checkEventTypes(patch.event_types));
     }
+    if (patch.follow_redirects !== undefined) changes.follow_redirects = patch.follow_redirects ? 1 : 0;
     if (patch.is_active !== undefined) Object.assign(changes, activation(patch.is_active));
     if (patch.max_in_flight !== undefined) changes.max_in_flight = patch.max_in_flight;
     if (patch.rate_limit !== undefined) changes.rate_limit = patch.rate_limit;
     if (patch.ordered !== undefined) changes.is_ordered = patch.ordered ? 1 : 0;
     if (patch.headers !== undefined) {
+      // Checked alone first, so that two names in the patch that differ only in case are
+      // refused rather than one silently replacing the other.
+      validateCustomHeaders(
+        Object.fromEntries(Object.entries(patch.headers).filter(([, value]) => value !== null)),
+      );
       const merged: Record<string, string | null> = replaceHeaders
         ? {}
         : (JSON.parse(current.headers) as Record<string, string>);
@@ -263,6 +277,7 @@ export class WebhookService {
       response_excerpt: result.excerpt === null ? null : result.excerpt.slice(0, TEST_EXCERPT_CHARS),
       error: result.failure?.message ?? null,
       error_kind: result.failure?.kind ?? null,
+      redirects: [...result.redirects],
       event_type: eventType,
       delivery_id: deliveryId,
     };

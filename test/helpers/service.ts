@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { buildService, type Service } from '../../src/app.js';
+import { buildService, type Service, type ServiceOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ApiClient } from './api.js';
@@ -50,13 +50,16 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
  * Starts the whole service in this process on a temporary SQLite file, listening on a free
  * port of 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
  */
-export async function startService(extraEnv: Record<string, string> = {}): Promise<TestService> {
+export async function startService(
+  extraEnv: Record<string, string> = {},
+  options: Pick<ServiceOptions, 'lookup'> = {},
+): Promise<TestService> {
   const dir = tempDir();
   const config = loadConfig(testEnv(dir, extraEnv));
   const logFile = path.join(dir, 'service.log');
   // Synchronous writes, so a test that reads the file sees every line logged before it.
   const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
-  const service = await buildService(config, { logger });
+  const service = await buildService(config, { ...options, logger });
   const url = await service.start();
   const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
 
