@@ -1,6 +1,9 @@
 import { AuthService } from './auth/service.js';
 import { registerAuthGuard } from './auth/guard.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerSessionRoutes } from './auth/session-routes.js';
+import { SessionService } from './auth/sessions.js';
+import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { AutoDisabler } from './delivery/auto-disable.js';
@@ -30,6 +33,7 @@ import { ReportService } from './reports/service.js';
 import { registerLegacyWebhookRoutes } from './webhooks/legacy-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
+import { registerConsoleRoutes } from './web/routes.js';
 
 /** Maximum sleep of the delivery worker between checks for due deliveries. */
 const WORKER_POLL_MS = 1_000;
@@ -75,7 +79,21 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const auth = new AuthService(db, config.tokenTtlMs);
+  const throttle = new LoginThrottle({
+    ...config.login,
+    // The email itself is not logged: a lockout often follows a mistyped or guessed address.
+    onLockout: (lockout) =>
+      logger.warn(
+        {
+          lockout_kind: lockout.kind,
+          client_address: lockout.address,
+          until: new Date(lockout.until).toISOString(),
+        },
+        'sign-in locked out after repeated failures',
+      ),
+  });
+  const auth = new AuthService(db, config.tokenTtlMs, throttle);
+  const sessions = new SessionService(db, config.sessionTtlMs);
   if (config.admin && (await auth.ensureFirstAdmin(config.admin))) {
     logger.info({ email: config.admin.email }, 'first Admin created from ADMIN_EMAIL');
   } else if ((await auth.countUsers()) === 0) {
@@ -144,11 +162,12 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => worker.wake());
 
   const app = createHttpServer(logger);
-  // Loads the OpenAPI generator now, because it documents only the routes added after it loads.
-  await app.after();
   const routes = collectRoutes(app);
   registerRequestLogging(app);
-  registerAuthGuard(app, auth);
+  const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
+  // Awaiting a plugin also loads the OpenAPI generator registered before it, which must be
+  // loaded first because it documents only the routes added after it loads.
+  await registerAuthGuard(app, guardOptions);
   registerHealthRoutes(app, {
     db,
     worker,
@@ -158,6 +177,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   registerMetricsRoute(app, metrics, config.metricsToken);
   registerApiDocs(app);
   registerAuthRoutes(app, auth);
+  registerSessionRoutes(app, guardOptions);
   registerWebhookRoutes(app, webhooks);
   registerLegacyWebhookRoutes(app, webhooks);
   registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
@@ -167,6 +187,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   });
   registerReportRoutes(app, reports);
   registerEventRoutes(app, registry, publisher);
+  await registerConsoleRoutes(app, { sessions, logger });
 
   let closed = false;
   return {

@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { AuthService } from './auth/service.js';
+import { LoginThrottle } from './auth/throttle.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { listPendingMigrations, migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { DeliveryService, type DeliverySummary } from './delivery/service.js';
@@ -95,10 +96,17 @@ async function migrate(command: Command): Promise<void> {
   );
 }
 
+/** The sign-in throttle counts per process, so it limits one CLI run; it keys on this label. */
+const CLI_ADDRESS = 'cli';
+
+function authService({ db, config }: Context): AuthService {
+  return new AuthService(db, config.tokenTtlMs, new LoginThrottle(config.login));
+}
+
 async function createAdmin(command: Command, email: string): Promise<void> {
   const password = await readPassword();
-  await withContext(command, async ({ db, config }) => {
-    const user = await new AuthService(db, config.tokenTtlMs).createUser({
+  await withContext(command, async (context) => {
+    const user = await authService(context).createUser({
       email,
       password,
       role: 'Admin',
@@ -110,8 +118,8 @@ async function createAdmin(command: Command, email: string): Promise<void> {
 
 async function createToken(command: Command, email: string): Promise<void> {
   const password = await readPassword();
-  await withContext(command, async ({ db, config }) => {
-    const issued = await new AuthService(db, config.tokenTtlMs).issueToken(email, password);
+  await withContext(command, async (context) => {
+    const issued = await authService(context).issueToken(email, password, CLI_ADDRESS);
     process.stdout.write(`${issued.token}\n`);
     note(`Token for ${email.trim().toLowerCase()} expires at ${issued.expires_at}.`);
   });

@@ -8,11 +8,13 @@ export const ERROR_STATUS = {
   blocked_destination: 400,
   unauthorized: 401,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   invalid_transition: 409,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   internal_error: 500,
 } as const;
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthService } from '../src/auth/service.js';
+import { LoginThrottle } from '../src/auth/throttle.js';
 import { openDatabase } from '../src/db/database.js';
 import { submitNewReport } from './helpers/api.js';
 import { runTs } from './helpers/process.js';
@@ -78,7 +79,8 @@ describe('command-line tool', () => {
     assert.doesNotMatch(issued.stderr, new RegExp(token));
     const db = openDatabase({ dialect: 'sqlite', file: database });
     try {
-      const principal = await new AuthService(db, 60_000).authenticate(token);
+      const throttle = new LoginThrottle({ maxFailures: 5, lockoutMs: 60_000 });
+      const principal = await new AuthService(db, 60_000, throttle).authenticate(token);
       assert.equal(principal?.id, user.id);
     } finally {
       await db.destroy();

@@ -5,7 +5,11 @@ import { ErrorBody, errorResponses, IdParams, Timestamp } from '../http/schemas.
 import { ALL_ROLES, principalOf } from './guard.js';
 import type { AuthService } from './service.js';
 
-const RoleSchema = Type.Union([Type.Literal('Admin'), Type.Literal('Engineer'), Type.Literal('Approver')]);
+export const RoleSchema = Type.Union([
+  Type.Literal('Admin'),
+  Type.Literal('Engineer'),
+  Type.Literal('Approver'),
+]);
 
 const UserSchema = Type.Object({
   id: Type.String(),
@@ -33,11 +37,12 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
           200: Type.Object({ token: Type.String(), expires_at: Timestamp }),
           400: ErrorBody,
           401: ErrorBody,
+          429: ErrorBody,
         },
       },
     },
     async (request) => {
-      const issued = await auth.issueToken(request.body.email, request.body.password);
+      const issued = await auth.issueToken(request.body.email, request.body.password, request.ip);
       request.log.info({ email_domain: request.body.email.split('@')[1] }, 'token issued');
       return issued;
     },
@@ -81,6 +86,30 @@ export function registerAuthRoutes(app: App, auth: AuthService): void {
       },
     },
     async () => ({ data: await auth.listUsers() }),
+  );
+
+  app.patch(
+    '/api/v1/users/:id',
+    {
+      config: { roles: ['Admin'] },
+      schema: {
+        tags: ['users'],
+        summary: 'Change the role of a user or deactivate them; the last active Admin stays',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: Type.Object(
+          { role: Type.Optional(RoleSchema), is_active: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: { 200: UserSchema, 409: ErrorBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const user = await auth.updateUser(request.params.id, request.body);
+      const fields = Object.keys(request.body);
+      request.log.info({ target_user_id: user.id, fields }, 'user updated');
+      return user;
+    },
   );
 
   app.post(

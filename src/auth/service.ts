@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Role, TokenScope, UserRow } from '../db/schema.js';
-import { AppError, invalid } from '../errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import type { LoginThrottle } from './throttle.js';
 import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
@@ -44,10 +45,17 @@ export interface IssuedToken {
   expires_at: string;
 }
 
+/** A change of a user's role or active flag. */
+export interface UserPatch {
+  role?: Role;
+  is_active?: boolean;
+}
+
 const TOKEN_PREFIX = 'wht_';
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@localhost$/;
+const BAD_CREDENTIALS = 'The email or password is incorrect.';
 
-function hashToken(token: string): string {
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
@@ -66,6 +74,7 @@ export class AuthService {
   constructor(
     private readonly db: Db,
     private readonly tokenTtlMs: number,
+    private readonly throttle: LoginThrottle,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -104,20 +113,39 @@ export class AuthService {
     return Number(result.count);
   }
 
-  /** Checks the credentials and issues a token; one message for every failure. */
-  async issueToken(email: string, password: string): Promise<IssuedToken> {
-    const user = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('email', '=', email.trim().toLowerCase())
-      .executeTakeFirst();
+  /**
+   * Checks an email and password through the login throttle and returns the active user.
+   * Every failure has one message, and an unknown email costs as much time as a wrong
+   * password, so callers cannot tell which accounts exist.
+   */
+  async verifyCredentials(email: string, password: string, address: string): Promise<Principal> {
+    const end = this.throttle.begin(email, address);
+    try {
+      const delayMs = this.throttle.delayMs(email, address);
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
 
-    const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
-    if (!user) await verifyAgainstDummy(password);
-    if (!user || !passwordOk || user.is_active !== 1) {
-      throw new AppError('unauthorized', 'The email or password is incorrect.');
+      const user = await this.db
+        .selectFrom('users')
+        .selectAll()
+        .where('email', '=', email.trim().toLowerCase())
+        .executeTakeFirst();
+      const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
+      if (!user) await verifyAgainstDummy(password);
+      if (!user || !passwordOk || user.is_active !== 1) {
+        this.throttle.recordFailure(email, address);
+        throw new AppError('unauthorized', BAD_CREDENTIALS);
+      }
+
+      this.throttle.recordSuccess(email);
+      return { id: user.id, email: user.email, role: user.role, scope: 'full' };
+    } finally {
+      end();
     }
+  }
 
+  /** Checks the credentials and issues a bearer token. */
+  async issueToken(email: string, password: string, address: string): Promise<IssuedToken> {
+    const user = await this.verifyCredentials(email, password, address);
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const createdAt = this.now();
     const expiresAt = createdAt + this.tokenTtlMs;
@@ -210,6 +238,49 @@ export class AuthService {
       .where('name', 'is not', null)
       .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
+  }
+
+  /**
+   * Changes a user's role or active flag. Deactivating a user also ends their sessions and
+   * tokens. A change that would leave no active Admin is rejected inside the transaction.
+   */
+  async updateUser(id: string, patch: UserPatch): Promise<PublicUser> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!current) throw notFound('user', id);
+
+      const changes: Partial<UserRow> = {};
+      if (patch.role !== undefined) changes.role = patch.role;
+      if (patch.is_active !== undefined) changes.is_active = patch.is_active ? 1 : 0;
+      if (Object.keys(changes).length === 0) return toPublicUser(current);
+      await trx.updateTable('users').set(changes).where('id', '=', id).execute();
+
+      // NOTE: SQLite serialises writing transactions, so this count is exact there. On
+      // PostgreSQL under READ COMMITTED, two Admins demoting each other at once could both pass.
+      const admins = await trx
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('role', '=', 'Admin')
+        .where('is_active', '=', 1)
+        .executeTakeFirstOrThrow();
+      if (Number(admins.count) === 0) {
+        throw new AppError(
+          'conflict',
+          `${current.email} is the last active Admin; make another user Admin first.`,
+          patch.role !== undefined && patch.role !== 'Admin' ? 'role' : 'is_active',
+        );
+      }
+
+      if (changes.is_active === 0) {
+        await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await trx.deleteFrom('api_tokens').where('user_id', '=', id).execute();
+      }
+      return toPublicUser({ ...current, ...changes });
+    });
   }
 
   async listUsers(): Promise<PublicUser[]> {

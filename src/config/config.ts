@@ -15,6 +15,18 @@ export interface Config {
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly logLevel: LogLevel;
   readonly tokenTtlMs: number;
+  /** Lifetime of a browser session from sign-in; there is no sliding renewal. */
+  readonly sessionTtlMs: number;
+  /**
+   * Origin that browsers use to reach the service, e.g. `https://hooks.example.com` behind a
+   * TLS proxy; undefined means the origin of each request.
+   */
+  readonly publicOrigin: string | undefined;
+  readonly login: {
+    /** Failed sign-ins for one email or one address before it is locked out. */
+    readonly maxFailures: number;
+    readonly lockoutMs: number;
+  };
   readonly approvalStages: number;
   readonly webhook: {
     readonly timeoutMs: number;
@@ -91,6 +103,12 @@ export function loadConfig(env: Env): Config {
     admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
     logLevel: readLogLevel(read('LOG_LEVEL')),
     tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
+    sessionTtlMs: readDuration(read('SESSION_TTL'), 'SESSION_TTL', '12h', 1_000),
+    publicOrigin: readOrigin(read('PUBLIC_URL'), 'PUBLIC_URL'),
+    login: {
+      maxFailures: readInteger(read('LOGIN_MAX_FAILURES'), 'LOGIN_MAX_FAILURES', 10, 2, 1_000),
+      lockoutMs: readDuration(read('LOGIN_LOCKOUT'), 'LOGIN_LOCKOUT', '15m', 1_000),
+    },
     approvalStages: readInteger(read('REPORT_APPROVAL_STAGES'), 'REPORT_APPROVAL_STAGES', 2, 1, 10),
     webhook: {
       timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100),
@@ -235,6 +253,23 @@ function readLogLevel(text: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', `"${text}" is not a level; use one of ${LOG_LEVELS.join(', ')}.`);
   }
   return level;
+}
+
+function readOrigin(text: string | undefined, name: string): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(
+      name,
+      `"${text}" is not an http or https URL; write for example https://hooks.example.com.`,
+    );
+  }
+  return url.origin;
 }
 
 function readAdmin(

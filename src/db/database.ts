@@ -6,6 +6,7 @@ import { ConfigError, type DatabaseConfig } from '../config/config.js';
 import * as initial from './migrations/001_initial.js';
 import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
+import * as sessions from './migrations/004_sessions.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -14,6 +15,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_follow_redirects': followRedirects,
   '003_delivery_engine': deliveryEngine,
+  '004_sessions': sessions,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -32,6 +32,16 @@ export interface ApiTokensTable {
   created_at: number;
 }
 
+export interface SessionsTable {
+  /** SHA-256 of the session cookie's value, hex; the value itself is never stored. */
+  id: string;
+  user_id: string;
+  /** Sent back by the browser in the x-csrf-token header of every unsafe request. */
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface WebhooksTable {
   id: string;
   name: string;
@@ -157,6 +167,7 @@ export interface IdempotencyKeysTable {
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
   webhooks: WebhooksTable;
   reports: ReportsTable;
   events: EventsTable;

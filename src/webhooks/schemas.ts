@@ -86,6 +86,21 @@ export const WebhookSchema = Type.Object({
   updated_at: Timestamp,
   last_triggered: NullableTimestamp,
   trigger_count: Type.Integer(),
+  success_rate_24h: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+    description:
+      'Share of delivery attempts (not test calls) in the last 24 hours that succeeded; ' +
+      'null without attempts.',
+  }),
+  attempts_24h: Type.Integer({ description: 'Delivery attempts in the last 24 hours.' }),
+  last_attempt: Type.Union([
+    Type.Object({
+      at: Timestamp,
+      succeeded: Type.Boolean(),
+      status_code: Type.Union([Type.Integer(), Type.Null()]),
+      error_kind: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
 });
 
 export const WebhookWithSecret = Type.Intersect([

@@ -9,6 +9,7 @@ import type { EventTypeRegistry } from '../events/registry.js';
 import { newId } from '../ids.js';
 import type { DestinationChecker } from '../outbound/checker.js';
 import { validateCustomHeaders } from './headers.js';
+import { EMPTY_STATS, loadWebhookStats, type WebhookStats } from './stats.js';
 import { recordTestAttempt } from './test-record.js';
 
 export const HEADER_VALUE_MASK = '********';
@@ -40,7 +41,7 @@ export interface WebhookPatch {
   ordered?: boolean;
 }
 
-export interface PublicWebhook {
+export interface PublicWebhook extends WebhookStats {
   id: string;
   name: string;
   url: string;
@@ -91,7 +92,7 @@ export interface WebhookServiceOptions {
   readonly now?: () => number;
 }
 
-export function toPublicWebhook(row: WebhookRow): PublicWebhook {
+export function toPublicWebhook(row: WebhookRow, stats: WebhookStats = EMPTY_STATS): PublicWebhook {
   const headers = JSON.parse(row.headers) as Record<string, string>;
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return {
@@ -114,6 +115,7 @@ export function toPublicWebhook(row: WebhookRow): PublicWebhook {
     updated_at: new Date(row.updated_at).toISOString(),
     last_triggered: iso(row.last_triggered),
     trigger_count: row.trigger_count,
+    ...stats,
   };
 }
 
@@ -130,11 +132,12 @@ export class WebhookService {
 
   async list(): Promise<PublicWebhook[]> {
     const rows = await this.db.selectFrom('webhooks').selectAll().orderBy('id').execute();
-    return rows.map(toPublicWebhook);
+    const stats = await loadWebhookStats(this.db, rows.map((row) => row.id), this.#now());
+    return rows.map((row) => toPublicWebhook(row, stats.get(row.id)));
   }
 
   async get(id: string): Promise<PublicWebhook> {
-    return toPublicWebhook(await this.#load(id));
+    return this.#withStats(await this.#load(id));
   }
 
   async create(input: WebhookInput, createdBy: string): Promise<PublicWebhook & { secret: string }> {
@@ -212,7 +215,7 @@ export class WebhookService {
       }
     });
     this.options.onChange();
-    return toPublicWebhook({ ...current, ...changes });
+    return this.#withStats({ ...current, ...changes });
   }
 
   async remove(id: string): Promise<void> {
@@ -281,6 +284,11 @@ export class WebhookService {
       event_type: eventType,
       delivery_id: deliveryId,
     };
+  }
+
+  async #withStats(row: WebhookRow): Promise<PublicWebhook> {
+    const stats = await loadWebhookStats(this.db, [row.id], this.#now());
+    return toPublicWebhook(row, stats.get(row.id));
   }
 
   async #checkEventTypes(types: readonly string[]): Promise<string[]> {

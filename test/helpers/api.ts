@@ -9,7 +9,37 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     readonly token: string | undefined,
+    /** Sent with every request, e.g. a session cookie, Origin and x-csrf-token. */
+    readonly extraHeaders: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** A copy of this client that also sends the given headers. */
+  withHeaders(headers: Record<string, string>): ApiClient {
+    return new ApiClient(this.baseUrl, this.token, { ...this.extraHeaders, ...headers });
+  }
+
+  /**
+   * Signs in as a browser does: the client sends the session cookie, this origin and the
+   * session's CSRF token, and no bearer token.
+   */
+  static async startSession(
+    baseUrl: string,
+    email: string,
+    password: string,
+  ): Promise<BrowserSession> {
+    const anonymous = new ApiClient(baseUrl, undefined, { origin: baseUrl });
+    const response = await anonymous.post('/api/v1/auth/login', { email, password });
+    if (response.status !== 200) throw new Error(`login failed: ${JSON.stringify(response.body)}`);
+    const setCookie = response.headers.get('set-cookie') ?? '';
+    const cookie = setCookie.split(';')[0] ?? '';
+    const csrfToken = response.body.csrf_token as string;
+    return {
+      client: anonymous.withHeaders({ cookie, 'x-csrf-token': csrfToken }),
+      cookie,
+      setCookie,
+      csrfToken,
+    };
+  }
 
   static async signIn(baseUrl: string, email: string, password: string): Promise<ApiClient> {
     const anonymous = new ApiClient(baseUrl, undefined);
@@ -65,10 +95,15 @@ export class ApiClient {
     contentType: string,
     extraHeaders: Record<string, string> = {},
   ): Promise<ApiResponse> {
-    const headers: Record<string, string> = { ...extraHeaders };
+    const headers: Record<string, string> = { ...this.extraHeaders, ...extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (text !== undefined) headers['content-type'] = contentType;
-    const response = await fetch(this.baseUrl + path, { method, headers, body: text });
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: text,
+      redirect: 'manual',
+    });
     const raw = await response.text();
     let parsed: unknown = raw;
     try {
@@ -97,4 +132,14 @@ export async function submitNewReport(
   });
   if (report.status !== 201) throw new Error(`creating a report failed: ${JSON.stringify(report.body)}`);
   return client.request('POST', `/api/v1/reports/${report.body.id}/submit`, undefined, headers);
+}
+
+export interface BrowserSession {
+  /** Sends the cookie, Origin and x-csrf-token headers with every request. */
+  readonly client: ApiClient;
+  /** The `name=value` pair of the session cookie. */
+  readonly cookie: string;
+  /** The whole Set-Cookie header of the login response. */
+  readonly setCookie: string;
+  readonly csrfToken: string;
 }

@@ -21,6 +21,11 @@ export interface TestService {
   readonly logFile: string;
   /** A client signed in as the first Admin. */
   readonly admin: ApiClient;
+  /** Creates a user with the role and returns the credentials. */
+  createUser(
+    role: 'Admin' | 'Engineer' | 'Approver',
+    email?: string,
+  ): Promise<{ email: string; password: string }>;
   /** Creates a user with the role and returns a client signed in as that user. */
   userClient(role: 'Admin' | 'Engineer' | 'Approver', email?: string): Promise<ApiClient>;
   close(): Promise<void>;
@@ -64,19 +69,26 @@ export async function startService(
   const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
 
   let users = 0;
+  const createUser: TestService['createUser'] = async (role, email) => {
+    users += 1;
+    const address = email ?? `${role.toLowerCase()}${users}@example.test`;
+    const password = `${role}-password-${users}-long`;
+    const created = await admin.post('/api/v1/users', { email: address, password, role });
+    if (created.status !== 201) {
+      throw new Error(`creating user failed: ${JSON.stringify(created.body)}`);
+    }
+    return { email: address, password };
+  };
   return {
     service,
     url,
     dir,
     logFile,
     admin,
+    createUser,
     async userClient(role, email) {
-      users += 1;
-      const address = email ?? `${role.toLowerCase()}${users}@example.test`;
-      const password = `${role}-password-${users}-long`;
-      const created = await admin.post('/api/v1/users', { email: address, password, role });
-      if (created.status !== 201) throw new Error(`creating user failed: ${JSON.stringify(created.body)}`);
-      return ApiClient.signIn(url, address, password);
+      const credentials = await createUser(role, email);
+      return ApiClient.signIn(url, credentials.email, credentials.password);
     },
     async close() {
       await service.close(0);
