@@ -6,6 +6,7 @@ import { SessionService } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, type Db } from './db/database.js';
+import { dialectFor, type WakeSubscription, type WakeTopic } from './db/dialect/index.js';
 import { AutoDisabler } from './delivery/auto-disable.js';
 import { Housekeeping } from './delivery/housekeeping.js';
 import { recoverWebhook } from './delivery/recovery.js';
@@ -36,7 +37,6 @@ import { WebhookService } from './webhooks/service.js';
 import { registerConsoleRoutes } from './web/routes.js';
 
 /** Maximum sleep of the delivery worker between checks for due deliveries. */
-const WORKER_POLL_MS = 1_000;
 
 export interface ServiceOptions {
   readonly logger?: Logger;
@@ -55,6 +55,7 @@ export interface RouteInfo {
 export interface Service {
   readonly app: App;
   readonly db: Db;
+  /** Started only when the role is `all` or `worker`. */
   readonly worker: DeliveryWorker;
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
@@ -75,8 +76,9 @@ export interface Service {
  */
 export async function buildService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(config.database);
-  const applied = await migrateToLatest(db);
+  const dialect = dialectFor(config.database);
+  const db = openDatabase(config.database, logger);
+  const applied = await migrateToLatest(db, dialect);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const throttle = new LoginThrottle({
@@ -94,11 +96,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   });
   const auth = new AuthService(db, config.tokenTtlMs, throttle);
   const sessions = new SessionService(db, config.sessionTtlMs);
-  if (config.admin && (await auth.ensureFirstAdmin(config.admin))) {
-    logger.info({ email: config.admin.email }, 'first Admin created from ADMIN_EMAIL');
-  } else if ((await auth.countUsers()) === 0) {
-    logger.warn('the database has no users; set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create the first Admin');
-  }
+  if (config.role !== 'worker') await createFirstAdmin(auth, config.admin, logger);
 
   const policy = new AddressPolicy(config.webhook.allowedCidrs);
   const outbound = new OutboundClient({
@@ -112,15 +110,29 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   });
   const sender = new DeliverySender(outbound);
   const metrics = new ServiceMetrics(db);
-  const worker = new DeliveryWorker(db, new DeliveryStore(db), sender, logger.child({ component: 'worker' }), {
+  const workerLog = logger.child({ component: 'worker' });
+  const store = new DeliveryStore(db, dialect);
+  const worker = new DeliveryWorker(db, store, sender, workerLog, {
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
     retryJitter: config.webhook.retryJitter,
     timeoutMs: config.webhook.timeoutMs,
-    pollIntervalMs: WORKER_POLL_MS,
+    leaseMarginMs: config.webhook.leaseMarginMs,
+    pollIntervalMs: config.webhook.pollIntervalMs,
     onAttempt: (outcome) => metrics.recordAttempt(outcome),
   });
+  const sends = config.role !== 'api';
+
+  // Called after commits: wakes this process's worker, if it runs one, and notifies the
+  // workers of other processes. A lost notification delays work by one poll interval.
+  const wakeWorkers = (topic: WakeTopic): void => {
+    if (topic === 'webhooks') worker.webhooksChanged();
+    else worker.wake();
+    dialect.notify(db, topic).catch((error: unknown) => {
+      logger.error({ err: error, topic }, 'notifying workers failed; they find the change at the next poll');
+    });
+  };
   const firstDelayMs = config.webhook.retryScheduleMs[0] ?? 0;
 
   const registry = new EventTypeRegistry(db);
@@ -129,17 +141,17 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     sender,
     registry,
     secretOverlapMs: config.webhook.secretOverlapMs,
-    onChange: () => worker.webhooksChanged(),
+    onChange: () => wakeWorkers('webhooks'),
   });
   const publisher = new PublishService(db, registry, {
     maxPayloadBytes: config.webhook.maxPayloadBytes,
     firstDelayMs,
-    onDeliveriesCreated: () => worker.wake(),
+    onDeliveriesCreated: () => wakeWorkers('deliveries'),
   });
   const autoDisabler = new AutoDisabler(db, logger.child({ component: 'auto-disable' }), {
     disableAfterMs: config.webhook.disableAfterMs,
     firstDelayMs,
-    onDisabled: () => worker.webhooksChanged(),
+    onDisabled: () => wakeWorkers('webhooks'),
   });
   const pruner = new RetentionPruner(db, logger.child({ component: 'retention' }), config.retention);
   const housekeeping = new Housekeeping(
@@ -157,9 +169,9 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const reports = new ReportService(db, {
     approvalStages: config.approvalStages,
     firstDelayMs,
-    onDeliveriesCreated: () => worker.wake(),
+    onDeliveriesCreated: () => wakeWorkers('deliveries'),
   });
-  const deliveries = new DeliveryService(db, () => worker.wake());
+  const deliveries = new DeliveryService(db, () => wakeWorkers('deliveries'));
 
   const app = createHttpServer(logger);
   const routes = collectRoutes(app);
@@ -170,25 +182,30 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   await registerAuthGuard(app, guardOptions);
   registerHealthRoutes(app, {
     db,
-    worker,
+    worker: sends ? worker : undefined,
+    role: config.role,
     log: logger,
-    staleAfterMs: config.webhook.timeoutMs + 3 * WORKER_POLL_MS + 10_000,
+    staleAfterMs: config.webhook.timeoutMs + 3 * config.webhook.pollIntervalMs + 10_000,
   });
   registerMetricsRoute(app, metrics, config.metricsToken);
-  registerApiDocs(app);
-  registerAuthRoutes(app, auth);
-  registerSessionRoutes(app, guardOptions);
-  registerWebhookRoutes(app, webhooks);
-  registerLegacyWebhookRoutes(app, webhooks);
-  registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
-    const result = await recoverWebhook(db, webhookId, since, config.webhook.recoveryRate, Date.now());
-    worker.wake();
-    return result;
-  });
-  registerReportRoutes(app, reports);
-  registerEventRoutes(app, registry, publisher);
-  await registerConsoleRoutes(app, { sessions, logger });
+  // A worker process serves only health and metrics.
+  if (config.role !== 'worker') {
+    registerApiDocs(app);
+    registerAuthRoutes(app, auth);
+    registerSessionRoutes(app, guardOptions);
+    registerWebhookRoutes(app, webhooks);
+    registerLegacyWebhookRoutes(app, webhooks);
+    registerDeliveryRoutes(app, deliveries, async (webhookId, since) => {
+      const result = await recoverWebhook(db, webhookId, since, config.webhook.recoveryRate, Date.now());
+      wakeWorkers('deliveries');
+      return result;
+    });
+    registerReportRoutes(app, reports);
+    registerEventRoutes(app, registry, publisher);
+    await registerConsoleRoutes(app, { sessions, logger });
+  }
 
+  let subscription: WakeSubscription | undefined;
   let closed = false;
   return {
     app,
@@ -201,8 +218,14 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     pruner,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
-      await worker.start();
-      housekeeping.start();
+      if (sends) {
+        subscription = await dialect.listen(workerLog, (topic) =>
+          topic === 'webhooks' ? worker.webhooksChanged() : worker.wake(),
+        );
+        await worker.start();
+        housekeeping.start();
+      }
+      logger.info({ role: config.role, database: dialect.name }, 'service started');
       return address;
     },
     async close(graceMs = config.shutdownGraceMs) {
@@ -211,7 +234,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
       housekeeping.stop();
       await app.close();
-      await worker.stop(graceMs);
+      await subscription?.close();
+      if (sends) await worker.stop(graceMs);
       await outbound.close();
       await db.destroy();
     },
@@ -226,4 +250,22 @@ function collectRoutes(app: App): RouteInfo[] {
     for (const method of methods) routes.push({ method, url: route.url, hidden });
   });
   return routes;
+}
+
+async function createFirstAdmin(auth: AuthService, admin: Config['admin'], logger: Logger): Promise<void> {
+  try {
+    if (admin && (await auth.ensureFirstAdmin(admin))) {
+      logger.info({ email: admin.email }, 'first Admin created from ADMIN_EMAIL');
+      return;
+    }
+  } catch (error) {
+    // Instances that start together on one database race to create the Admin; the losers
+    // fail on the unique email and find the winner's user.
+    if ((await auth.countUsers()) === 0) throw error;
+    logger.info({ err: error }, 'first Admin was created by another instance');
+    return;
+  }
+  if ((await auth.countUsers()) === 0) {
+    logger.warn('the database has no users; set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create the first Admin');
+  }
 }

@@ -5,6 +5,7 @@ import { AuthService } from './auth/service.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { listPendingMigrations, migrateToLatest, openDatabase, type Db } from './db/database.js';
+import { dialectFor } from './db/dialect/index.js';
 import { DeliveryService, type DeliverySummary } from './delivery/service.js';
 import { AppError } from './errors.js';
 
@@ -82,14 +83,15 @@ async function withContext<T>(
 async function migrate(command: Command): Promise<void> {
   await withContext(
     command,
-    async ({ db }) => {
+    async ({ db, config }) => {
       const pending = await listPendingMigrations(db);
       if (pending.length === 0) {
         note('The database is up to date; no migration to apply.');
         return;
       }
       note(`Applying ${pending.length} migration(s)…`);
-      const applied = await migrateToLatest(db);
+      // The dialect's lock keeps instances that start at the same time from migrating twice.
+      const applied = await migrateToLatest(db, dialectFor(config.database));
       applied.forEach((name, index) => note(`[${index + 1}/${applied.length}] applied ${name}`));
     },
     false,

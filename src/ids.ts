@@ -2,7 +2,7 @@ import { monotonicFactory } from 'ulid';
 
 const nextUlid = monotonicFactory();
 
-export type IdPrefix = 'usr' | 'tok' | 'wh' | 'rpt' | 'evt' | 'dlv' | 'att' | 'req';
+export type IdPrefix = 'usr' | 'tok' | 'wh' | 'rpt' | 'evt' | 'dlv' | 'att' | 'req' | 'wrk';
 
 /**
  * Creates a prefixed ULID such as `evt_01JF…`. ULIDs sort by creation time, so ordering by

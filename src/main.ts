@@ -12,6 +12,13 @@ function exitOnConfigError(error: unknown): never {
   throw error;
 }
 
+/** The URL without its password, for the log. */
+function redactUrl(text: string): string {
+  const url = new URL(text);
+  if (url.password !== '') url.password = '********';
+  return url.toString();
+}
+
 let config: Config;
 let logging: Logging;
 let service: Awaited<ReturnType<typeof buildService>>;
@@ -26,7 +33,9 @@ const { logger } = service;
 
 logger.info(
   {
-    database: config.database.dialect === 'sqlite' ? config.database.file : 'postgres',
+    role: config.role,
+    database: config.database.dialect === 'sqlite' ? config.database.file : redactUrl(config.database.url),
+    database_pool_size: config.database.dialect === 'postgres' ? config.database.poolSize : undefined,
     admin_email: config.admin ? 'set' : 'not set',
     admin_password: config.admin ? 'set' : 'not set',
     webhook_timeout: formatDuration(config.webhook.timeoutMs),

@@ -49,8 +49,11 @@ describe('auto-disable and recovery', () => {
     assert.equal(payload.webhook.name, 'Always failing');
     assert.equal(payload.webhook.reason, disabled.disabled_reason);
 
-    const log = fs.readFileSync(svc.logFile, 'utf8');
-    const entry = log.split('\n').find((line) => line.includes('webhook disabled after failing'));
+    // The log stream writes asynchronously, so the line may land just after the event.
+    const entry = await eventually(async () => {
+      const log = fs.readFileSync(svc.logFile, 'utf8');
+      return log.split('\n').find((line) => line.includes('webhook disabled after failing'));
+    }, 5_000, 'the error line for the disabled webhook');
     assert.ok(entry, 'no error logged for the disabled webhook');
     assert.equal(JSON.parse(entry).level, 'error');
   });

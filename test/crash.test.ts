@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { ApiClient } from './helpers/api.js';
+import { createTestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
@@ -10,12 +11,21 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service
 describe('crash recovery', () => {
   const dir = tempDir();
   const logFile = path.join(dir, 'server.log');
-  const env = testEnv(dir, {
-    LOG_LEVEL: 'info',
-    WEBHOOK_TIMEOUT: '5s',
-    WEBHOOK_RETRY_SCHEDULE: '0,1s,1s,1s,1s',
-  });
   const cleanup: Array<() => Promise<unknown>> = [];
+  let env: Record<string, string>;
+  before(async () => {
+    const database = await createTestDatabase(dir);
+    cleanup.push(() => database.drop());
+    // On PostgreSQL a restarted process cannot tell that the killed one is gone, so it
+    // takes over the killed process's leases only when they expire: keep them short.
+    env = testEnv(dir, {
+      DATABASE_URL: database.url,
+      LOG_LEVEL: 'info',
+      WEBHOOK_TIMEOUT: '5s',
+      WEBHOOK_LEASE_MARGIN: '1s',
+      WEBHOOK_RETRY_SCHEDULE: '0,1s,1s,1s,1s',
+    });
+  });
   after(async () => {
     for (const step of cleanup.reverse()) await step();
   });
@@ -87,7 +97,7 @@ describe('crash recovery', () => {
 
     hold = false;
     const second = await start();
-    const [, resent] = await slow.waitFor(2, 10_000);
+    const [, resent] = await slow.waitFor(2, 20_000);
     assert.equal(resent!.headers['webhook-id'], inFlight!.headers['webhook-id']);
     assert.equal(resent!.body, inFlight!.body);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { closedPort, startCanary, type Canary } from './helpers/canary.js';
+import { TEST_DATABASE } from './helpers/database.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { FakeResolver } from './helpers/resolver.js';
 import { startService, type TestService } from './helpers/service.js';
@@ -142,6 +143,8 @@ describe('outbound safety: destinations', () => {
     assert.equal(created.status, 201);
     for (const entry of destinationCases(canary.port, wildcard.port, receiver.port)) {
       if (entry.sendError === undefined) continue;
+      // PostgreSQL cannot store a NUL character, so such a URL can never be in its rows.
+      if (TEST_DATABASE === 'postgres' && entry.url.includes('\u0000')) continue;
       const label = `${entry.id} ${JSON.stringify(entry.url)}`;
       await storeUrl(svc, created.body.id, entry.url);
       const result = await testCall(svc.admin, created.body.id);

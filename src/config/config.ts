@@ -4,7 +4,13 @@ import { formatDuration, parseDuration } from './duration.js';
 
 export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
-  | { readonly dialect: 'postgres'; readonly url: string };
+  | { readonly dialect: 'postgres'; readonly url: string; readonly poolSize: number };
+
+/**
+ * What one process does: `all` serves the API and sends deliveries, `api` serves the API
+ * and only enqueues, `worker` sends deliveries and serves only health and metrics.
+ */
+export type ServiceRole = 'all' | 'api' | 'worker';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -12,6 +18,7 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly database: DatabaseConfig;
+  readonly role: ServiceRole;
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly logLevel: LogLevel;
   readonly tokenTtlMs: number;
@@ -37,6 +44,10 @@ export interface Config {
     readonly allowedPorts: readonly number[];
     readonly maxInFlight: number;
     readonly endpointConcurrency: number;
+    /** Time a claimed delivery stays leased beyond the attempt timeout. */
+    readonly leaseMarginMs: number;
+    /** Longest wait between checks for due deliveries when no notification arrives. */
+    readonly pollIntervalMs: number;
     /** Share of each retry delay that is randomised, from 0 to 1. */
     readonly retryJitter: number;
     /** A webhook whose attempts have all failed for this long is deactivated. */
@@ -86,6 +97,7 @@ export const DEFAULT_RETRY_SCHEDULE = '0,5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_DATABASE_FILE = path.join('data', 'webhooks.db');
 const MIN_ADMIN_PASSWORD_LENGTH = 12;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SERVICE_ROLES: readonly ServiceRole[] = ['all', 'api', 'worker'];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -99,7 +111,11 @@ export function loadConfig(env: Env): Config {
   const config: Config = {
     port: readInteger(read('PORT'), 'PORT', 3000, 0, 65_535),
     host: read('HOST') ?? '127.0.0.1',
-    database: parseDatabaseUrl(read('DATABASE_URL')),
+    database: parseDatabaseUrl(
+      read('DATABASE_URL'),
+      readInteger(read('DATABASE_POOL_SIZE'), 'DATABASE_POOL_SIZE', 10, 1, 1_000),
+    ),
+    role: readRole(read('SERVICE_ROLE')),
     admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
     logLevel: readLogLevel(read('LOG_LEVEL')),
     tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
@@ -123,6 +139,8 @@ export function loadConfig(env: Env): Config {
         1,
         1_000,
       ),
+      leaseMarginMs: readDuration(read('WEBHOOK_LEASE_MARGIN'), 'WEBHOOK_LEASE_MARGIN', '30s', 100),
+      pollIntervalMs: readDuration(read('WEBHOOK_POLL_INTERVAL'), 'WEBHOOK_POLL_INTERVAL', '1s', 10),
       retryJitter: readInteger(read('WEBHOOK_RETRY_JITTER'), 'WEBHOOK_RETRY_JITTER', 20, 0, 100) / 100,
       disableAfterMs: readDuration(read('WEBHOOK_DISABLE_AFTER'), 'WEBHOOK_DISABLE_AFTER', '5d', 100),
       secretOverlapMs: readDuration(read('WEBHOOK_SECRET_OVERLAP'), 'WEBHOOK_SECRET_OVERLAP', '24h', 0),
@@ -255,6 +273,15 @@ function readLogLevel(text: string | undefined): LogLevel {
   return level;
 }
 
+function readRole(text: string | undefined): ServiceRole {
+  if (text === undefined) return 'all';
+  const role = SERVICE_ROLES.find((candidate) => candidate === text.toLowerCase());
+  if (role === undefined) {
+    throw new ConfigError('SERVICE_ROLE', `"${text}" is not a role; use one of ${SERVICE_ROLES.join(', ')}.`);
+  }
+  return role;
+}
+
 function readOrigin(text: string | undefined, name: string): string | undefined {
   if (text === undefined) return undefined;
   let url: URL | undefined;
@@ -296,9 +323,17 @@ function readAdmin(
  * Selects the database from DATABASE_URL: `postgres://` or `postgresql://` for PostgreSQL,
  * `sqlite:PATH`, `file:PATH` or a plain path for SQLite.
  */
-export function parseDatabaseUrl(text: string | undefined): DatabaseConfig {
+export function parseDatabaseUrl(text: string | undefined, poolSize = 10): DatabaseConfig {
   if (text === undefined) return { dialect: 'sqlite', file: DEFAULT_DATABASE_FILE };
-  if (/^postgres(ql)?:\/\//i.test(text)) return { dialect: 'postgres', url: text };
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    if (!URL.canParse(text)) {
+      throw new ConfigError(
+        'DATABASE_URL',
+        'is not a valid PostgreSQL URL; write postgres://USER:PASSWORD@HOST:PORT/DATABASE.',
+      );
+    }
+    return { dialect: 'postgres', url: text, poolSize };
+  }
 
   const file = text.replace(/^(sqlite|file):(\/\/)?/i, '');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file) || file === '') {

@@ -1,12 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
-import { ConfigError, type DatabaseConfig } from '../config/config.js';
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { DatabaseConfig } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import { dialectFor, type DatabaseDialect } from './dialect/index.js';
 import * as initial from './migrations/001_initial.js';
 import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
 import * as sessions from './migrations/004_sessions.js';
+import * as multiWorker from './migrations/005_multi_worker.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -16,6 +16,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '002_follow_redirects': followRedirects,
   '003_delivery_engine': deliveryEngine,
   '004_sessions': sessions,
+  '005_multi_worker': multiWorker,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -25,33 +26,23 @@ class StaticMigrationProvider implements MigrationProvider {
 }
 
 /**
- * Opens the database named by the configuration. SQLite runs in WAL mode with
- * synchronous=NORMAL: a committed transaction survives a crash of the process, and only a
- * power loss may take back the last few commits.
+ * Opens the database named by the configuration: SQLite for a file path, PostgreSQL
+ * through a connection pool for a postgres:// URL. `log` receives errors of idle pooled
+ * connections.
  */
-export function openDatabase(config: DatabaseConfig): Db {
-  if (config.dialect === 'postgres') {
-    // NOTE: the schema and queries are written for both dialects, but no PostgreSQL driver
-    // is wired in yet, so a postgres:// DATABASE_URL stops the start here.
-    throw new ConfigError(
-      'DATABASE_URL',
-      'PostgreSQL is not supported by this version yet; use a SQLite file path.',
-    );
-  }
-
-  if (config.file !== ':memory:') {
-    fs.mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
-  }
-  const sqlite = new SQLite(config.file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+export function openDatabase(config: DatabaseConfig, log?: Logger): Db {
+  return new Kysely<Database>({ dialect: dialectFor(config).createKyselyDialect(log) });
 }
 
-/** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/**
+ * Applies every pending migration; throws with the failing migration's name. On PostgreSQL
+ * it holds an advisory lock meanwhile, so instances starting together migrate once.
+ */
+export async function migrateToLatest(db: Db, dialect?: DatabaseDialect): Promise<string[]> {
+  return dialect ? dialect.withMigrationLock(db, applyMigrations) : applyMigrations(db);
+}
+
+async function applyMigrations(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -114,6 +114,8 @@ export interface DeliveriesTable {
   next_attempt_at: number;
   /** While delivering: the time after which another claim may take the delivery over. */
   lease_until: number | null;
+  /** While delivering: the worker that holds the lease; only it may write the result. */
+  lease_owner: string | null;
   last_status_code: number | null;
   last_error: string | null;
   /** What caused the next attempt: the retry schedule, or an operator's redelivery. */

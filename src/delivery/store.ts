@@ -1,5 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import os from 'node:os';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
 
@@ -49,9 +51,20 @@ export interface AttemptRecord {
 const MAX_SLOTS_PER_CLAIM = 200;
 const ATTEMPT_INSERT_CHUNK = 50;
 
-/** The delivery queue's storage: claims, leases and the write-back of attempt results. */
+/** The parts of a dialect that the queue needs; the default is SQLite's. */
+export type QueueDialect = Pick<DatabaseDialect, 'singleProcess' | 'claimLockClause' | 'updateLockClause'>;
+const SINGLE_PROCESS: QueueDialect = { singleProcess: true, claimLockClause: sql``, updateLockClause: sql`` };
+
+/**
+ * The delivery queue's storage: claims, leases and the write-back of attempt results. Each
+ * store has its own lease owner id: it writes results and releases only deliveries it holds.
+ */
 export class DeliveryStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: QueueDialect = SINGLE_PROCESS,
+    readonly leaseOwner: string = newLeaseOwner(),
+  ) {}
 
   /**
    * Marks due deliveries as delivering under a lease and returns them. Each slot takes at
@@ -62,12 +75,14 @@ export class DeliveryStore {
     const selected = slots.slice(0, MAX_SLOTS_PER_CLAIM);
     if (selected.length === 0 || total <= 0) return [];
 
+    const lock = this.dialect.claimLockClause;
     const perWebhook = selected.map((slot, index) =>
-      slot.ordered ? orderedHead(slot, index, now) : dueRows(slot, index, now),
+      slot.ordered ? orderedHead(slot, index, now, lock) : dueRows(slot, index, now, lock),
     );
     const result = await sql<ClaimedDelivery>`
       UPDATE deliveries
-      SET status = 'delivering', lease_until = ${leaseUntil}, updated_at = ${now}
+      SET status = 'delivering', lease_until = ${leaseUntil}, lease_owner = ${this.leaseOwner},
+        updated_at = ${now}
       WHERE id IN (SELECT id FROM (${sql.join(perWebhook, sql` UNION ALL `)}) AS due LIMIT ${total})
       RETURNING id, event_id, webhook_id, attempt_count, next_trigger`.execute(this.db);
     return result.rows;
@@ -89,9 +104,10 @@ export class DeliveryStore {
     if (ids.length === 0) return;
     await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .set({ status: 'pending', lease_until: null, lease_owner: null, updated_at: now })
       .where('id', 'in', [...ids])
       .where('status', '=', 'delivering')
+      .where('lease_owner', '=', this.leaseOwner)
       .execute();
   }
 
@@ -113,6 +129,7 @@ export class DeliveryStore {
             next_attempt_at: record.nextAttemptAt ?? record.finishedAt,
             next_trigger: 'automatic',
             lease_until: null,
+            lease_owner: null,
             last_status_code: record.statusCode,
             last_error: record.error,
             updated_at: record.finishedAt,
@@ -120,6 +137,7 @@ export class DeliveryStore {
           })
           .where('id', '=', record.deliveryId)
           .where('status', '=', 'delivering')
+          .where('lease_owner', '=', this.leaseOwner)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 1) kept.push(record);
       }
@@ -129,6 +147,7 @@ export class DeliveryStore {
         await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
       }
 
+      await lockWebhooks(trx, kept, this.dialect.updateLockClause);
       await skipRetriesOfInactiveWebhooks(trx, kept);
       await updateFailureStreaks(trx, kept);
       for (const [webhookId, stats] of successStats(kept)) {
@@ -146,13 +165,28 @@ export class DeliveryStore {
   }
 
   /**
+   * Returns deliveries left in flight by a previous run to the queue at start. With one
+   * process per database every lease is stale; with several, another worker may hold a
+   * live lease, so only expired leases are returned.
+   */
+  async recoverInFlight(now: number): Promise<number> {
+    return this.dialect.singleProcess ? this.releaseAllInFlight(now) : this.reapExpiredLeases(now);
+  }
+
+  /**
    * Puts every delivery that was in flight back in the queue. Only safe when this process
    * is the only one using the database, which holds for SQLite.
    */
   async releaseAllInFlight(now: number): Promise<number> {
     const result = await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, next_attempt_at: now, updated_at: now })
+      .set({
+        status: 'pending',
+        lease_until: null,
+        lease_owner: null,
+        next_attempt_at: now,
+        updated_at: now,
+      })
       .where('status', '=', 'delivering')
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
@@ -162,7 +196,7 @@ export class DeliveryStore {
   async reapExpiredLeases(now: number): Promise<number> {
     const result = await this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', lease_until: null, updated_at: now })
+      .set({ status: 'pending', lease_until: null, lease_owner: null, updated_at: now })
       .where('status', '=', 'delivering')
       .where('lease_until', '<', now)
       .executeTakeFirst();
@@ -182,26 +216,51 @@ export class DeliveryStore {
   }
 }
 
-function dueRows(slot: ClaimSlot, index: number, now: number) {
+/** Creates a lease owner id that names the host and process, so operators see who holds a delivery. */
+export function newLeaseOwner(): string {
+  return `${os.hostname()}/${process.pid}/${newId('wrk')}`;
+}
+
+function dueRows(slot: ClaimSlot, index: number, now: number, lock: RawBuilder<unknown>) {
   return sql`SELECT id FROM (
     SELECT id FROM deliveries
     WHERE webhook_id = ${slot.webhookId} AND status = 'pending' AND next_attempt_at <= ${now}
     ORDER BY next_attempt_at, id
     LIMIT ${slot.limit}
+    ${lock}
   ) AS ${sql.raw(`s${index}`)}`;
 }
 
 /**
  * Selects the head of an ordered webhook's queue when it is due. While the head is in flight
- * or waiting for a retry, nothing behind it is claimed, which is the holdback.
+ * or waiting for a retry, nothing behind it is claimed, which is the holdback. The head is
+ * found first and only then locked: skipping a locked head must not promote the next row.
  */
-function orderedHead(slot: ClaimSlot, index: number, now: number) {
+function orderedHead(slot: ClaimSlot, index: number, now: number, lock: RawBuilder<unknown>) {
   return sql`SELECT id FROM (
-    SELECT id, status, next_attempt_at FROM deliveries
-    WHERE webhook_id = ${slot.webhookId} AND status IN ('pending', 'delivering')
-    ORDER BY id
-    LIMIT 1
-  ) AS ${sql.raw(`s${index}`)} WHERE status = 'pending' AND next_attempt_at <= ${now}`;
+    SELECT id FROM deliveries
+    WHERE id = (
+      SELECT id FROM deliveries
+      WHERE webhook_id = ${slot.webhookId} AND status IN ('pending', 'delivering')
+      ORDER BY id
+      LIMIT 1
+    ) AND status = 'pending' AND next_attempt_at <= ${now}
+    ${lock}
+  ) AS ${sql.raw(`s${index}`)}`;
+}
+
+/**
+ * Locks the webhook rows that the write-back updates, in id order. Workers writing at the
+ * same time then wait for each other instead of deadlocking on the same rows.
+ */
+async function lockWebhooks(
+  trx: Transaction<Database>,
+  records: readonly AttemptRecord[],
+  lock: RawBuilder<unknown>,
+): Promise<void> {
+  const ids = [...new Set(records.map((record) => record.webhookId))];
+  if (ids.length === 0) return;
+  await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
 function toAttemptRow(record: AttemptRecord) {

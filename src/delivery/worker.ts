@@ -19,6 +19,8 @@ export interface WorkerOptions {
   readonly timeoutMs: number;
   /** Maximum sleep between checks for due deliveries when nothing wakes the worker. */
   readonly pollIntervalMs?: number;
+  /** Time a lease lasts beyond the attempt timeout before another worker may take over. */
+  readonly leaseMarginMs?: number;
   readonly now?: () => number;
   /** Called after each attempt whose result is recorded, e.g. to update metrics. */
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
@@ -79,7 +81,7 @@ export class DeliveryWorker {
   ) {
     this.#now = options.now ?? Date.now;
     this.#pollMs = options.pollIntervalMs ?? 1_000;
-    this.#leaseMs = options.timeoutMs + LEASE_MARGIN_MS;
+    this.#leaseMs = options.timeoutMs + (options.leaseMarginMs ?? LEASE_MARGIN_MS);
   }
 
   get inFlight(): number {
@@ -93,14 +95,19 @@ export class DeliveryWorker {
 
   /** Puts back what a previous run left in flight, then starts sending. */
   async start(): Promise<void> {
-    const resumed = await this.store.releaseAllInFlight(this.#now());
+    const resumed = await this.store.recoverInFlight(this.#now());
     if (resumed > 0) this.log.warn({ deliveries: resumed }, 'resuming deliveries left in flight by the last run');
 
     this.#running = true;
-    this.#reaper = setInterval(() => void this.#reap(), REAP_INTERVAL_MS);
+    this.#reaper = setInterval(() => void this.#reap(), Math.min(REAP_INTERVAL_MS, this.#leaseMs));
     this.#reaper.unref();
     this.log.info(
-      { max_in_flight: this.options.maxInFlight, endpoint_concurrency: this.options.endpointConcurrency },
+      {
+        lease_owner: this.store.leaseOwner,
+        lease_ms: this.#leaseMs,
+        max_in_flight: this.options.maxInFlight,
+        endpoint_concurrency: this.options.endpointConcurrency,
+      },
       'delivery worker started',
     );
     this.wake();

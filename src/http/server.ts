@@ -94,6 +94,16 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
     return;
   }
 
+  // PostgreSQL cannot store U+0000 in text columns and raises SQLSTATE 22021 (SQLite stores
+  // it), so a NUL in a field that passed validation must still be a client error.
+  if ((error as { code?: unknown }).code === '22021') {
+    void reply.code(400).send({
+      code: 'invalid_request',
+      message: 'A text value contains a NUL character (\\u0000), which cannot be stored; remove it.',
+    });
+    return;
+  }
+
   const fastifyError = error as FastifyError;
   if (fastifyError.validation && fastifyError.validation.length > 0) {
     const first = fastifyError.validation[0];

@@ -10,7 +10,10 @@ export interface WorkerLoop {
 
 export interface HealthOptions {
   readonly db: Db;
-  readonly worker: WorkerLoop;
+  /** Absent in a process that does not send (SERVICE_ROLE=api); readiness then skips it. */
+  readonly worker: WorkerLoop | undefined;
+  /** The process's SERVICE_ROLE, reported by /healthz. */
+  readonly role: string;
   readonly log: Logger;
   /**
    * Time after which a worker loop that has not run counts as stuck. The loop runs at least
@@ -30,7 +33,7 @@ type CheckResult = 'ok' | string;
  */
 export function registerHealthRoutes(app: App, options: HealthOptions): void {
   const now = options.now ?? Date.now;
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', role: options.role }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const checks = {
@@ -41,7 +44,7 @@ export function registerHealthRoutes(app: App, options: HealthOptions): void {
         const pending = await listPendingMigrations(options.db);
         if (pending.length > 0) throw new Error(`pending: ${pending.join(', ')}`);
       }),
-      worker: checkWorker(options.worker, now(), options.staleAfterMs),
+      worker: options.worker ? checkWorker(options.worker, now(), options.staleAfterMs) : 'ok',
     };
     const ready = Object.values(checks).every((result) => result === 'ok');
     if (!ready) options.log.warn({ checks }, 'readiness check failed');

@@ -6,6 +6,7 @@ import { buildService, type Service, type ServiceOptions } from '../../src/app.j
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ApiClient } from './api.js';
+import { createTestDatabase } from './database.js';
 
 export const ADMIN_EMAIL = 'admin@example.test';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -19,6 +20,8 @@ export interface TestService {
   readonly url: string;
   readonly dir: string;
   readonly logFile: string;
+  /** The DATABASE_URL the service uses. */
+  readonly databaseUrl: string;
   /** A client signed in as the first Admin. */
   readonly admin: ApiClient;
   /** Creates a user with the role and returns the credentials. */
@@ -52,21 +55,30 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
 }
 
 /**
- * Starts the whole service in this process on a temporary SQLite file, listening on a free
- * port of 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
+ * Starts the whole service in this process on a fresh database (a temporary SQLite file, or
+ * a new PostgreSQL database with TEST_DATABASE=postgres), listening on a free port of
+ * 127.0.0.1. Logs go to a file in the temporary folder so a failing test can show them.
+ * A DATABASE_URL in `extraEnv` shares that database instead, and close() leaves it in place.
  */
 export async function startService(
   extraEnv: Record<string, string> = {},
   options: Pick<ServiceOptions, 'lookup'> = {},
 ): Promise<TestService> {
   const dir = tempDir();
-  const config = loadConfig(testEnv(dir, extraEnv));
+  const database = extraEnv.DATABASE_URL
+    ? { url: extraEnv.DATABASE_URL, drop: async () => undefined }
+    : await createTestDatabase(dir);
+  const config = loadConfig(testEnv(dir, { DATABASE_URL: database.url, ...extraEnv }));
   const logFile = path.join(dir, 'service.log');
   // Synchronous writes, so a test that reads the file sees every line logged before it.
   const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
   const service = await buildService(config, { ...options, logger });
   const url = await service.start();
-  const admin = await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
+  // A worker serves no API, so its client stays signed out.
+  const admin =
+    config.role === 'worker'
+      ? new ApiClient(url, undefined)
+      : await ApiClient.signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
 
   let users = 0;
   const createUser: TestService['createUser'] = async (role, email) => {
@@ -84,6 +96,7 @@ export async function startService(
     url,
     dir,
     logFile,
+    databaseUrl: database.url,
     admin,
     createUser,
     async userClient(role, email) {
@@ -92,6 +105,7 @@ export async function startService(
     },
     async close() {
       await service.close(0);
+      await database.drop();
     },
   };
 }

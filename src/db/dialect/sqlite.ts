@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { SqliteDialect, sql } from 'kysely';
+import type { DatabaseDialect } from './types.js';
+
+/**
+ * Creates the support for the embedded database of a single process. It runs in WAL mode with synchronous=NORMAL:
+ * a committed transaction survives a crash of the process, and only a power loss may take
+ * back the last few commits.
+ */
+export function sqliteDialect(file: string): DatabaseDialect {
+  return {
+    name: 'sqlite',
+    singleProcess: true,
+    claimLockClause: sql``,
+    updateLockClause: sql``,
+
+    createKyselyDialect() {
+      if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      const database = new SQLite(file);
+      database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = NORMAL');
+      database.pragma('foreign_keys = ON');
+      database.pragma('busy_timeout = 5000');
+      return new SqliteDialect({ database });
+    },
+
+    // One process owns the file, and better-sqlite3 runs one statement at a time.
+    withMigrationLock: (db, migrate) => migrate(db),
+
+    // Workers live in this process and are woken through in-process callbacks.
+    notify: async () => undefined,
+    listen: async () => ({ close: async () => undefined }),
+  };
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { DeliveryStore, type AttemptRecord, type ClaimSlot } from '../src/delivery/store.js';
+import { openTestDatabase, TEST_DATABASE, type OpenTestDatabase } from './helpers/database.js';
+import { tempDir } from './helpers/service.js';
+
+const WEBHOOKS = ['wh_a', 'wh_b'];
+const NOW = 1_000_000;
+
+async function seed(test: OpenTestDatabase, perWebhook: number): Promise<string[]> {
+  const { db } = test;
+  await db.deleteFrom('deliveries').execute();
+  await db.deleteFrom('events').execute();
+  await db.deleteFrom('webhooks').execute();
+  for (const id of WEBHOOKS) {
+    await db
+      .insertInto('webhooks')
+      .values({
+        id,
+        name: id,
+        url: 'http://127.0.0.2:9/hook',
+        event_types: '["submission"]',
+        headers: '{}',
+        secret: 'c2VjcmV0',
+        is_active: 1,
+        follow_redirects: 0,
+        created_by: 'test',
+        created_at: NOW,
+        updated_at: NOW,
+        last_triggered: null,
+      })
+      .execute();
+  }
+
+  const ids: string[] = [];
+  for (let n = 0; n < perWebhook; n++) {
+    const eventId = `evt_${String(n).padStart(5, '0')}`;
+    await db
+      .insertInto('events')
+      .values({ id: eventId, type: 'submission', payload: '{}', request_id: null, created_at: NOW })
+      .execute();
+    const rows = WEBHOOKS.map((webhookId) => ({
+      id: `dlv_${webhookId}_${String(n).padStart(5, '0')}`,
+      event_id: eventId,
+      webhook_id: webhookId,
+      status: 'pending' as const,
+      attempt_count: 0,
+      next_attempt_at: NOW - n,
+      created_at: NOW,
+      updated_at: NOW,
+      completed_at: null,
+    }));
+    await db.insertInto('deliveries').values(rows).execute();
+    ids.push(...rows.map((row) => row.id));
+  }
+  return ids;
+}
+
+function success(deliveryId: string, webhookId: string, finishedAt: number): AttemptRecord {
+  return {
+    deliveryId,
+    webhookId,
+    attemptNumber: 1,
+    trigger: 'automatic',
+    startedAt: finishedAt - 5,
+    durationMs: 5,
+    statusCode: 204,
+    errorKind: null,
+    error: null,
+    requestHeaders: {},
+    excerpt: null,
+    status: 'succeeded',
+    nextAttemptAt: null,
+    finishedAt,
+  };
+}
+
+const slots = (limit: number): ClaimSlot[] => WEBHOOKS.map((webhookId) => ({ webhookId, limit }));
+
+describe(`delivery claims on ${TEST_DATABASE}`, () => {
+  let test: OpenTestDatabase;
+
+  before(async () => {
+    test = await openTestDatabase(tempDir());
+  });
+  after(async () => {
+    await test.close();
+  });
+
+  describe('with several stores', () => {
+    let all: string[];
+    beforeEach(async () => {
+      all = await seed(test, 150);
+    });
+
+    it('hands each delivery to one store', async () => {
+      const stores = Array.from({ length: 4 }, () => new DeliveryStore(test.db, test.dialect));
+      const claimedBy = new Map<string, string>();
+      await Promise.all(
+        stores.map(async (store) => {
+          for (;;) {
+            const claimed = await store.claim(slots(7), 10, NOW, NOW + 60_000);
+            if (claimed.length === 0) return;
+            for (const row of claimed) {
+              assert.equal(claimedBy.get(row.id), undefined, `${row.id} was claimed twice`);
+              claimedBy.set(row.id, store.leaseOwner);
+            }
+          }
+        }),
+      );
+      assert.equal(claimedBy.size, all.length);
+
+      const owners = await test.db
+        .selectFrom('deliveries')
+        .select(['id', 'lease_owner', 'status'])
+        .execute();
+      for (const row of owners) {
+        assert.equal(row.status, 'delivering');
+        assert.equal(row.lease_owner, claimedBy.get(row.id));
+      }
+    });
+
+    it('takes the oldest due rows per webhook first', async () => {
+      const store = new DeliveryStore(test.db, test.dialect);
+      const claimed = await store.claim(slots(2), 10, NOW, NOW + 60_000);
+      const ids = claimed.map((row) => row.id).sort();
+      assert.deepEqual(ids, ['dlv_wh_a_00148', 'dlv_wh_a_00149', 'dlv_wh_b_00148', 'dlv_wh_b_00149']);
+    });
+  });
+
+  describe('after a lease expires', () => {
+    beforeEach(async () => {
+      await seed(test, 1);
+    });
+
+    it('passes the delivery to another store and drops the first result', async () => {
+      const first = new DeliveryStore(test.db, test.dialect);
+      const second = new DeliveryStore(test.db, test.dialect);
+      const onlyA = slots(1).slice(0, 1);
+      const [taken] = await first.claim(onlyA, 1, NOW, NOW + 100);
+      assert.ok(taken);
+
+      assert.deepEqual(await second.claim(onlyA, 5, NOW + 50, NOW + 1_000), []);
+      assert.equal(await second.reapExpiredLeases(NOW + 200), 1);
+      const [retaken] = await second.claim(onlyA, 1, NOW + 200, NOW + 10_000);
+      assert.equal(retaken?.id, taken.id);
+
+      await first.recordAttempts([success(taken.id, taken.webhook_id, NOW + 300)]);
+      const stillLeased = await test.db
+        .selectFrom('deliveries')
+        .select(['status', 'lease_owner'])
+        .where('id', '=', taken.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(stillLeased.status, 'delivering');
+      assert.equal(stillLeased.lease_owner, second.leaseOwner);
+
+      await second.recordAttempts([success(taken.id, taken.webhook_id, NOW + 400)]);
+      const attempts = await test.db
+        .selectFrom('delivery_attempts')
+        .select(['delivery_id', 'started_at'])
+        .execute();
+      assert.deepEqual(attempts, [{ delivery_id: taken.id, started_at: NOW + 395 }]);
+      const webhook = await test.db
+        .selectFrom('webhooks')
+        .select(['trigger_count', 'last_triggered'])
+        .where('id', '=', taken.webhook_id)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(webhook, { trigger_count: 1, last_triggered: NOW + 400 });
+    });
+  });
+
+  describe('at start', () => {
+    beforeEach(async () => {
+      await seed(test, 1);
+    });
+
+    it('releases live leases only when one process owns the database', async () => {
+      const running = new DeliveryStore(test.db, test.dialect);
+      const claimed = await running.claim(slots(1), 5, NOW, NOW + 60_000);
+      assert.equal(claimed.length, 2);
+
+      const starting = new DeliveryStore(test.db, test.dialect);
+      const released = await starting.recoverInFlight(NOW + 1);
+      assert.equal(released, test.dialect.singleProcess ? 2 : 0);
+      assert.equal(await starting.recoverInFlight(NOW + 60_001), test.dialect.singleProcess ? 0 : 2);
+    });
+  });
+});
