@@ -19,8 +19,12 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { PublishService } from './events/publish.js';
 import { EventTypeRegistry } from './events/registry.js';
 import { registerEventRoutes } from './events/routes.js';
+import { registerApiDocs } from './http/docs.js';
 import { createHttpServer, type App } from './http/server.js';
+import { registerHealthRoutes } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { registerMetricsRoute, ServiceMetrics } from './observability/metrics.js';
+import { registerRequestLogging } from './observability/request-log.js';
 import { AddressPolicy } from './outbound/address-policy.js';
 import { DestinationChecker } from './outbound/checker.js';
 import { OutboundClient } from './outbound/client.js';
@@ -32,10 +36,20 @@ import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
 import { registerConsoleRoutes } from './web/routes.js';
 
+/** Maximum sleep of the delivery worker between checks for due deliveries. */
+
 export interface ServiceOptions {
   readonly logger?: Logger;
   /** Replaces the system resolver for webhook host names. */
   readonly lookup?: Lookup;
+}
+
+/** A registered route: its method and its Fastify URL pattern, such as `/api/v1/webhooks/:id`. */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  /** Left out of the OpenAPI document on purpose (health, metrics, docs). */
+  readonly hidden: boolean;
 }
 
 export interface Service {
@@ -44,6 +58,9 @@ export interface Service {
   /** Started only when the role is `all` or `worker`. */
   readonly worker: DeliveryWorker;
   readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  /** Every route registered on the HTTP server, HEAD routes included. */
+  readonly routes: readonly RouteInfo[];
   /** Background tasks, exposed so tests can run them without waiting for their interval. */
   readonly autoDisabler: AutoDisabler;
   readonly pruner: RetentionPruner;
@@ -92,6 +109,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
+  const metrics = new ServiceMetrics(db);
   const workerLog = logger.child({ component: 'worker' });
   const store = new DeliveryStore(db, dialect);
   const worker = new DeliveryWorker(db, store, sender, workerLog, {
@@ -102,6 +120,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     timeoutMs: config.webhook.timeoutMs,
     leaseMarginMs: config.webhook.leaseMarginMs,
     pollIntervalMs: config.webhook.pollIntervalMs,
+    onAttempt: (outcome) => metrics.recordAttempt(outcome),
   });
   const sends = config.role !== 'api';
 
@@ -155,10 +174,23 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const deliveries = new DeliveryService(db, () => wakeWorkers('deliveries'));
 
   const app = createHttpServer(logger);
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', role: config.role }));
+  const routes = collectRoutes(app);
+  registerRequestLogging(app);
+  const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
+  // Awaiting a plugin also loads the OpenAPI generator registered before it, which must be
+  // loaded first because it documents only the routes added after it loads.
+  await registerAuthGuard(app, guardOptions);
+  registerHealthRoutes(app, {
+    db,
+    worker: sends ? worker : undefined,
+    role: config.role,
+    log: logger,
+    staleAfterMs: config.webhook.timeoutMs + 3 * config.webhook.pollIntervalMs + 10_000,
+  });
+  registerMetricsRoute(app, metrics, config.metricsToken);
+  // A worker process serves only health and metrics.
   if (config.role !== 'worker') {
-    const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
-    await registerAuthGuard(app, guardOptions);
+    registerApiDocs(app);
     registerAuthRoutes(app, auth);
     registerSessionRoutes(app, guardOptions);
     registerWebhookRoutes(app, webhooks);
@@ -170,7 +202,6 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     });
     registerReportRoutes(app, reports);
     registerEventRoutes(app, registry, publisher);
-    app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await registerConsoleRoutes(app, { sessions, logger });
   }
 
@@ -181,6 +212,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     db,
     worker,
     logger,
+    metrics,
+    routes,
     autoDisabler,
     pruner,
     async start() {
@@ -195,9 +228,10 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       logger.info({ role: config.role, database: dialect.name }, 'service started');
       return address;
     },
-    async close(graceMs = config.webhook.timeoutMs + 1_000) {
+    async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;
       closed = true;
+      logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
       housekeeping.stop();
       await app.close();
       await subscription?.close();
@@ -206,6 +240,16 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       await db.destroy();
     },
   };
+}
+
+function collectRoutes(app: App): RouteInfo[] {
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const hidden = route.schema?.hide === true;
+    for (const method of methods) routes.push({ method, url: route.url, hidden });
+  });
+  return routes;
 }
 
 async function createFirstAdmin(auth: AuthService, admin: Config['admin'], logger: Logger): Promise<void> {

@@ -2,6 +2,7 @@
 import { buildService } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { formatDuration } from './config/duration.js';
+import { createLogging, type Logging } from './observability/logger.js';
 
 function exitOnConfigError(error: unknown): never {
   if (error instanceof ConfigError) {
@@ -19,10 +20,12 @@ function redactUrl(text: string): string {
 }
 
 let config: Config;
+let logging: Logging;
 let service: Awaited<ReturnType<typeof buildService>>;
 try {
   config = loadConfig(process.env);
-  service = await buildService(config);
+  logging = createLogging(config.logLevel, config.logFiles);
+  service = await buildService(config, { logger: logging.logger });
 } catch (error) {
   exitOnConfigError(error);
 }
@@ -38,6 +41,9 @@ logger.info(
     webhook_timeout: formatDuration(config.webhook.timeoutMs),
     retry_schedule: config.webhook.retryScheduleMs.map(formatDuration).join(','),
     allowed_cidrs: config.webhook.allowedCidrs,
+    log_dir: config.logFiles?.dir ?? 'not set',
+    metrics_token: config.metricsToken ? 'set' : 'not set',
+    shutdown_grace: formatDuration(config.shutdownGraceMs),
     disable_after: formatDuration(config.webhook.disableAfterMs),
     secret_overlap: formatDuration(config.webhook.secretOverlapMs),
     retention: formatDuration(config.retention.maxAgeMs),
@@ -46,18 +52,29 @@ logger.info(
 );
 
 let stopping = false;
+/**
+ * Stops taking requests, gives attempts in flight SHUTDOWN_GRACE to finish and exits 0.
+ * Attempts still running then are sent again at the next start. A second signal exits at
+ * once with status 1.
+ */
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    logger.warn({ signal }, 'second signal during shutdown; exiting without waiting');
+    await logging.close();
+    process.exit(1);
+  }
   stopping = true;
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, grace: formatDuration(config.shutdownGraceMs) }, 'shutting down');
+  let status = 0;
   try {
     await service.close();
     logger.info('stopped');
-    process.exit(0);
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');
-    process.exit(1);
+    status = 1;
   }
+  await logging.close();
+  process.exit(status);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -68,5 +85,6 @@ try {
 } catch (error) {
   logger.fatal({ err: error }, 'start failed');
   await service.close(0).catch(() => undefined);
+  await logging.close();
   process.exit(1);
 }

@@ -73,6 +73,20 @@ export interface Config {
     /** Rows deleted per statement, so each write lock is short. */
     readonly batchSize: number;
   };
+  readonly logFiles: LogFilesConfig | undefined;
+  /** Bearer token that GET /metrics requires; undefined leaves the route open. */
+  readonly metricsToken: string | undefined;
+  /** How long shutdown waits for attempts in flight before leaving them for the next start. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Log files under `dir`: app.log with every line, error.log with error and fatal lines. */
+export interface LogFilesConfig {
+  readonly dir: string;
+  /** A file is rotated when a write takes it past this size. */
+  readonly maxSizeBytes: number;
+  /** Rotated files kept besides the current one (app.log.1 … app.log.N). */
+  readonly fileCount: number;
 }
 
 /** Raised for an environment variable that cannot be used; the message names it and the fix. */
@@ -154,6 +168,9 @@ export function loadConfig(env: Env): Config {
       intervalMs: readDuration(read('RETENTION_INTERVAL'), 'RETENTION_INTERVAL', '1h', 100),
       batchSize: readInteger(read('RETENTION_BATCH_SIZE'), 'RETENTION_BATCH_SIZE', 500, 1, 10_000),
     },
+    logFiles: readLogFiles(read),
+    metricsToken: read('METRICS_TOKEN'),
+    shutdownGraceMs: readDuration(read('SHUTDOWN_GRACE'), 'SHUTDOWN_GRACE', '15s', 0),
   };
   return deepFreeze(config);
 }
@@ -224,6 +241,37 @@ function readPorts(text: string | undefined): number[] {
   return text
     .split(',')
     .map((part) => readInteger(part.trim(), 'WEBHOOK_ALLOWED_PORTS', 0, 1, 65_535));
+}
+
+const SIZE_FACTORS: Readonly<Record<string, number>> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+function readLogFiles(read: (name: string) => string | undefined): LogFilesConfig | undefined {
+  const dir = read('LOG_DIR');
+  if (dir === undefined) return undefined;
+  return {
+    dir,
+    maxSizeBytes: readSize(read('LOG_FILE_MAX_SIZE'), 'LOG_FILE_MAX_SIZE', '10MB'),
+    fileCount: readInteger(read('LOG_FILE_COUNT'), 'LOG_FILE_COUNT', 5, 1, 1_000),
+  };
+}
+
+/** Reads a byte size such as `10MB`, `512K` or `2048` (bytes); units are powers of 1024. */
+function readSize(text: string | undefined, name: string, fallback: string): number {
+  const source = text ?? fallback;
+  const match = /^(\d+)\s*(?:([kmg])b?|b)?$/i.exec(source);
+  let bytes = 0;
+  if (match) {
+    const unit = match[2]?.toLowerCase();
+    const factor = unit === undefined ? 1 : (SIZE_FACTORS[unit] ?? 0);
+    bytes = Number(match[1]) * factor;
+  }
+  if (bytes < 1) {
+    throw new ConfigError(
+      name,
+      `"${source}" is not a size; write bytes or a number with KB, MB or GB, for example ${fallback}.`,
+    );
+  }
+  return bytes;
 }
 
 function readLogLevel(text: string | undefined): LogLevel {

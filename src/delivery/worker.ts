@@ -22,6 +22,21 @@ export interface WorkerOptions {
   /** Time a lease lasts beyond the attempt timeout before another worker may take over. */
   readonly leaseMarginMs?: number;
   readonly now?: () => number;
+  /** Called after each attempt whose result is recorded, e.g. to update metrics. */
+  readonly onAttempt?: (outcome: AttemptOutcome) => void;
+}
+
+/** A finished attempt and the state it left its delivery in. */
+export interface AttemptOutcome {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly eventType: string;
+  readonly attemptNumber: number;
+  readonly durationMs: number;
+  readonly statusCode: number | null;
+  readonly errorKind: string | null;
+  /** `pending` means a retry is scheduled. */
+  readonly status: 'succeeded' | 'pending' | 'failed';
 }
 
 const LEASE_MARGIN_MS = 30_000;
@@ -55,6 +70,7 @@ export class DeliveryWorker {
   #results: AttemptRecord[] = [];
   #flushing: Promise<void> | undefined;
   #idleWaiters: Array<() => void> = [];
+  #loopAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -70,6 +86,11 @@ export class DeliveryWorker {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Whether the worker is started, and when its claim loop last ran (epoch ms, 0 if never). */
+  get loopState(): { readonly running: boolean; readonly lastLoopAt: number } {
+    return { running: this.#running, lastLoopAt: this.#loopAt };
   }
 
   /** Puts back what a previous run left in flight, then starts sending. */
@@ -141,6 +162,7 @@ export class DeliveryWorker {
       return;
     }
     this.#pumping = true;
+    this.#loopAt = this.#now();
     try {
       await this.#claimAndSend();
     } catch (error) {
@@ -286,6 +308,16 @@ export class DeliveryWorker {
       status: decision.status,
       nextAttemptAt: decision.status === 'pending' ? finishedAt + decision.delayMs : null,
       finishedAt,
+    });
+    this.options.onAttempt?.({
+      deliveryId: row.id,
+      webhookId: row.webhook_id,
+      eventType: event.type,
+      attemptNumber,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      errorKind: result.failure?.kind ?? null,
+      status: decision.status,
     });
 
     const fields = {

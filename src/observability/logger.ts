@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from '../config/config.js';
+import { createStream } from 'rotating-file-stream';
+import type { LogFilesConfig, LogLevel } from '../config/config.js';
 
 export type { Logger };
 
@@ -22,15 +25,82 @@ const REDACTED_PATHS = [
   '*.signature',
 ];
 
+function loggerOptions(level: LogLevel): pino.LoggerOptions {
+  return {
+    level,
+    base: { service: 'report-webhooks' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+}
+
+/** Creates a logger that writes JSON lines to one destination, standard output by default. */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'report-webhooks' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+  return pino(loggerOptions(level), destination);
+}
+
+export interface Logging {
+  readonly logger: Logger;
+  /** Writes out buffered lines and closes the log files; the logger must not be used after. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the process logger: JSON lines to `console` (standard output by default) and, with
+ * `files`, to `app.log` and, for error and fatal lines, `error.log` in that folder. Both
+ * files rotate by size to `NAME.1` … `NAME.N`. File writes are asynchronous and buffered in
+ * memory, so a slow disk delays the files but never a request.
+ */
+export function createLogging(
+  level: LogLevel,
+  files: LogFilesConfig | undefined,
+  console: pino.DestinationStream = pino.destination(1),
+): Logging {
+  if (files === undefined) {
+    const logger = createLogger(level, console);
+    return { logger, close: async () => logger.flush() };
+  }
+
+  const appFile = openRotatingFile('app.log', files);
+  const errorFile = openRotatingFile('error.log', files);
+  // A silent logger writes nothing, but multistream levels must name a real level.
+  const streamLevel = level === 'silent' ? 'fatal' : level;
+  const streams: pino.StreamEntry[] = [
+    { level: streamLevel, stream: console },
+    { level: streamLevel, stream: appFile },
+    { level: 'error', stream: errorFile },
+  ];
+  const logger = pino(loggerOptions(level), pino.multistream(streams));
+  return {
+    logger,
+    async close() {
+      logger.flush();
+      await Promise.all([endStream(appFile), endStream(errorFile)]);
     },
-    destination,
-  );
+  };
+}
+
+function openRotatingFile(name: string, files: LogFilesConfig): Writable {
+  const stream = createStream(name, {
+    path: files.dir,
+    size: `${files.maxSizeBytes}B`,
+    rotate: files.fileCount,
+  });
+  // A full disk or a removed folder must not crash the service. Standard output still gets
+  // every line, so the failure is reported on standard error, once per file.
+  let reported = false;
+  stream.on('error', (error: Error) => {
+    if (reported) return;
+    reported = true;
+    process.stderr.write(`writing log file ${name} in ${files.dir} failed: ${error.message}\n`);
+  });
+  return stream;
+}
+
+async function endStream(stream: Writable): Promise<void> {
+  if (stream.writableFinished || stream.destroyed) return;
+  const finished = once(stream, 'finish');
+  stream.end();
+  await finished;
 }

@@ -115,6 +115,25 @@ export class ApiClient {
   }
 }
 
+/**
+ * Creates a draft SAT report as `client` and submits it, which emits a `submission` event.
+ * Returns the submit response; `headers` go with the submit request only.
+ */
+export async function submitNewReport(
+  client: ApiClient,
+  title: string,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const report = await client.post('/api/v1/reports', {
+    type: 'SAT',
+    title,
+    reference: `SAT-${title.replace(/\W+/g, '-').toUpperCase()}`,
+    client: 'Northwind Water',
+  });
+  if (report.status !== 201) throw new Error(`creating a report failed: ${JSON.stringify(report.body)}`);
+  return client.request('POST', `/api/v1/reports/${report.body.id}/submit`, undefined, headers);
+}
+
 export interface BrowserSession {
   /** Sends the cookie, Origin and x-csrf-token headers with every request. */
   readonly client: ApiClient;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { buildService, type Service, type ServiceOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -69,7 +70,8 @@ export async function startService(
     : await createTestDatabase(dir);
   const config = loadConfig(testEnv(dir, { DATABASE_URL: database.url, ...extraEnv }));
   const logFile = path.join(dir, 'service.log');
-  const logger = createLogger(config.logLevel, fs.createWriteStream(logFile));
+  // Synchronous writes, so a test that reads the file sees every line logged before it.
+  const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
   const service = await buildService(config, { ...options, logger });
   const url = await service.start();
   // A worker serves no API, so its client stays signed out.

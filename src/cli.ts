@@ -1,0 +1,287 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { Command } from 'commander';
+import { AuthService } from './auth/service.js';
+import { LoginThrottle } from './auth/throttle.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { listPendingMigrations, migrateToLatest, openDatabase, type Db } from './db/database.js';
+import { dialectFor } from './db/dialect/index.js';
+import { DeliveryService, type DeliverySummary } from './delivery/service.js';
+import { AppError } from './errors.js';
+
+/*
+ * Operator commands that work on the database directly, through the same services as the
+ * HTTP API. A running service picks up redelivered deliveries at its next poll.
+ */
+
+/** Exit status for an unusable configuration, as in sysexits.h (EX_CONFIG). */
+const EXIT_CONFIG = 78;
+const PAGE_SIZE = 100;
+
+interface GlobalOptions {
+  database?: string;
+}
+
+interface Context {
+  readonly config: Config;
+  readonly db: Db;
+}
+
+/** Writes one line to standard error, where progress and messages go; results go to stdout. */
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** Reads the first line of standard input, which is where the commands take passwords. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) {
+    process.stderr.write('Password (shown as you type; pipe it in to hide it): ');
+  }
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  throw new AppError(
+    'invalid_request',
+    'No password on standard input; pipe it in, e.g. `printf %s "$PW" | …`.',
+    'password',
+  );
+}
+
+/** Opens the configured database; every command but `migrate` needs it fully migrated. */
+async function openContext(options: GlobalOptions, requireMigrated = true): Promise<Context> {
+  const env = { ...process.env, ...(options.database ? { DATABASE_URL: options.database } : {}) };
+  const config = loadConfig(env);
+  const db = openDatabase(config.database);
+  if (requireMigrated) {
+    const pending = await listPendingMigrations(db);
+    if (pending.length > 0) {
+      await db.destroy();
+      throw new AppError(
+        'invalid_request',
+        `The database has ${pending.length} pending migration(s) (${pending.join(', ')}); run \`report-webhooks migrate\` first.`,
+      );
+    }
+  }
+  return { config, db };
+}
+
+async function withContext<T>(
+  command: Command,
+  run: (context: Context) => Promise<T>,
+  requireMigrated = true,
+): Promise<T> {
+  const context = await openContext(command.optsWithGlobals<GlobalOptions>(), requireMigrated);
+  try {
+    return await run(context);
+  } finally {
+    await context.db.destroy();
+  }
+}
+
+async function migrate(command: Command): Promise<void> {
+  await withContext(
+    command,
+    async ({ db, config }) => {
+      const pending = await listPendingMigrations(db);
+      if (pending.length === 0) {
+        note('The database is up to date; no migration to apply.');
+        return;
+      }
+      note(`Applying ${pending.length} migration(s)…`);
+      // The dialect's lock keeps instances that start at the same time from migrating twice.
+      const applied = await migrateToLatest(db, dialectFor(config.database));
+      applied.forEach((name, index) => note(`[${index + 1}/${applied.length}] applied ${name}`));
+    },
+    false,
+  );
+}
+
+/** The sign-in throttle counts per process, so it limits one CLI run; it keys on this label. */
+const CLI_ADDRESS = 'cli';
+
+function authService({ db, config }: Context): AuthService {
+  return new AuthService(db, config.tokenTtlMs, new LoginThrottle(config.login));
+}
+
+async function createAdmin(command: Command, email: string): Promise<void> {
+  const password = await readPassword();
+  await withContext(command, async (context) => {
+    const user = await authService(context).createUser({
+      email,
+      password,
+      role: 'Admin',
+    });
+    process.stdout.write(`${JSON.stringify(user)}\n`);
+    note(`Created Admin ${user.email} (${user.id}).`);
+  });
+}
+
+async function createToken(command: Command, email: string): Promise<void> {
+  const password = await readPassword();
+  await withContext(command, async (context) => {
+    const issued = await authService(context).issueToken(email, password, CLI_ADDRESS);
+    process.stdout.write(`${issued.token}\n`);
+    note(`Token for ${email.trim().toLowerCase()} expires at ${issued.expires_at}.`);
+  });
+}
+
+/** Yields the failed deliveries of one webhook or of all, webhook by webhook, newest first. */
+async function* failedDeliveries(
+  db: Db,
+  webhookId: string | undefined,
+): AsyncGenerator<DeliverySummary> {
+  const deliveries = new DeliveryService(db, () => undefined);
+  const webhookIds = webhookId
+    ? [webhookId]
+    : (await db.selectFrom('webhooks').select('id').orderBy('id').execute()).map((row) => row.id);
+  for (const id of webhookIds) {
+    let before: string | undefined;
+    do {
+      const page = await deliveries.listForWebhook(id, {
+        status: 'failed',
+        limit: PAGE_SIZE,
+        before,
+      });
+      yield* page.data;
+      before = page.next_cursor ?? undefined;
+    } while (before !== undefined);
+  }
+}
+
+async function listFailed(
+  command: Command,
+  options: { webhook?: string; json?: boolean },
+): Promise<void> {
+  await withContext(command, async ({ db }) => {
+    let count = 0;
+    for await (const delivery of failedDeliveries(db, options.webhook)) {
+      count += 1;
+      const line = options.json
+        ? JSON.stringify(delivery)
+        : [
+            delivery.id,
+            delivery.webhook_id,
+            delivery.event_type,
+            `attempts=${delivery.attempt_count}`,
+            `last_status=${delivery.last_status_code ?? '-'}`,
+            delivery.last_error ?? '',
+          ].join('\t');
+      process.stdout.write(`${line}\n`);
+    }
+    note(`${count} failed deliveries.`);
+  });
+}
+
+interface RedeliverOptions {
+  allFailed?: boolean;
+  webhook?: string;
+}
+
+async function redeliver(
+  command: Command,
+  ids: string[],
+  options: RedeliverOptions,
+): Promise<void> {
+  if (ids.length > 0 === Boolean(options.allFailed)) {
+    throw new AppError(
+      'invalid_request',
+      'Name delivery ids or pass --all-failed, not both and not neither.',
+    );
+  }
+  await withContext(command, async ({ db }) => {
+    const targets = [...ids];
+    if (options.allFailed) {
+      for await (const delivery of failedDeliveries(db, options.webhook)) targets.push(delivery.id);
+    }
+    const service = new DeliveryService(db, () => undefined);
+    let failures = 0;
+    for (const [index, id] of targets.entries()) {
+      const prefix = `[${index + 1}/${targets.length}] ${id}`;
+      try {
+        await service.redeliver(id);
+        note(`${prefix} queued`);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        failures += 1;
+        note(`${prefix} skipped: ${error.message}`);
+      }
+    }
+    note(
+      `Queued ${targets.length - failures} of ${targets.length} deliveries; a running service sends them at its next poll.`,
+    );
+    if (failures > 0) process.exitCode = 1;
+  });
+}
+
+function buildProgram(): Command {
+  const program = new Command('report-webhooks')
+    .description(
+      'Operator commands for the report webhook service. Settings come from the same environment variables as the service.',
+    )
+    .option('--database <url>', 'database to use instead of DATABASE_URL (a SQLite file path)')
+    .showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations and print each one as it is applied.')
+    .action((_options, command: Command) => migrate(command));
+
+  program
+    .command('create-admin')
+    .description(
+      'Create a user with the Admin role; reads the password from the first line of standard input.',
+    )
+    .requiredOption('--email <email>', 'email address of the new Admin')
+    .action((options: { email: string }, command: Command) => createAdmin(command, options.email));
+
+  program
+    .command('create-token')
+    .description(
+      'Issue a bearer token for a user (valid for TOKEN_TTL); reads the password from standard input and prints the token.',
+    )
+    .requiredOption('--email <email>', 'email address of the user')
+    .action((options: { email: string }, command: Command) => createToken(command, options.email));
+
+  program
+    .command('list-failed')
+    .description(
+      'List failed deliveries, newest first per webhook, one per line (tab-separated or JSON).',
+    )
+    .option('--webhook <id>', 'only deliveries of this webhook')
+    .option('--json', 'print each delivery as a JSON object')
+    .action((options: { webhook?: string; json?: boolean }, command: Command) =>
+      listFailed(command, options),
+    );
+
+  program
+    .command('redeliver')
+    .description('Queue one more attempt of finished deliveries; prints progress per delivery.')
+    .argument('[ids...]', 'delivery ids (del_…)')
+    .option('--all-failed', 'redeliver every failed delivery')
+    .option('--webhook <id>', 'with --all-failed: only deliveries of this webhook')
+    .action((ids: string[], options: RedeliverOptions, command: Command) =>
+      redeliver(command, ids, options),
+    );
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      note(`Configuration error: ${error.message}`);
+      process.exit(EXIT_CONFIG);
+    }
+    if (error instanceof AppError) {
+      note(`Error: ${error.field ? `${error.field}: ` : ''}${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+await main();

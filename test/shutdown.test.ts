@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildService } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { createLogger } from '../src/observability/logger.js';
+import { ApiClient, submitNewReport } from './helpers/api.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
+import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, tempDir, testEnv } from './helpers/service.js';
+
+interface RunningMain {
+  readonly server: ServerProcess;
+  readonly admin: ApiClient;
+  /** Resolves once the process has logged a line whose message is `msg`. */
+  waitForLog(msg: string): Promise<void>;
+}
+
+/** Starts src/main.ts as a child process and signs in as its first Admin. */
+async function startMain(dir: string, env: Record<string, string>): Promise<RunningMain> {
+  const logFile = path.join(dir, 'main.log');
+  const server = await spawnServer(env, logFile);
+  const waitForLog = async (msg: string) => {
+    await eventually(
+      async () => (fs.readFileSync(logFile, 'utf8').includes(`"msg":"${msg}"`) ? true : undefined),
+      20_000,
+      `log line "${msg}"`,
+    );
+  };
+  return {
+    server,
+    admin: await ApiClient.signIn(server.url, ADMIN_EMAIL, ADMIN_PASSWORD),
+    waitForLog,
+  };
+}
+
+async function submitReport(admin: ApiClient, receiver: Receiver): Promise<void> {
+  const webhook = await admin.post('/api/v1/webhooks', {
+    name: 'Slow',
+    url: receiver.url,
+    event_types: ['submission'],
+  });
+  assert.equal(webhook.status, 201);
+  assert.equal((await submitNewReport(admin, 'Shutdown')).status, 200);
+}
+
+async function deliveryRows(file: string) {
+  const db = openDatabase({ dialect: 'sqlite', file });
+  try {
+    const deliveries = await db.selectFrom('deliveries').select(['id', 'status']).execute();
+    const attempts = await db
+      .selectFrom('delivery_attempts')
+      .select(['delivery_id', 'status_code'])
+      .execute();
+    return { deliveries, attempts };
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('graceful shutdown', () => {
+  const receivers: Receiver[] = [];
+  after(async () => {
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+  });
+
+  it('finishes the attempt in flight on SIGTERM and exits 0', async () => {
+    const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_500 }));
+    receivers.push(receiver);
+    const dir = tempDir();
+    const logDir = path.join(dir, 'logs');
+    const env = testEnv(dir, {
+      LOG_LEVEL: 'info',
+      LOG_DIR: logDir,
+      SHUTDOWN_GRACE: '10s',
+      WEBHOOK_TIMEOUT: '10s',
+    });
+    const main = await startMain(dir, env);
+
+    await submitReport(main.admin, receiver);
+    await receiver.waitFor(1);
+    const exited = main.server.kill('SIGTERM');
+    await main.waitForLog('shutting down');
+    const late = await fetch(`${main.server.url}/healthz`).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.notEqual(late, 200, 'no request is served after SIGTERM');
+
+    assert.equal(await exited, 0);
+    await main.waitForLog('stopped');
+    const { deliveries, attempts } = await deliveryRows(path.join(dir, 'test.db'));
+    assert.deepEqual(
+      deliveries.map((row) => row.status),
+      ['succeeded'],
+    );
+    assert.deepEqual(
+      attempts.map((row) => row.status_code),
+      [204],
+    );
+
+    // The process closes its log files before exiting, so the last lines are in app.log.
+    const appLog = fs.readFileSync(path.join(logDir, 'app.log'), 'utf8');
+    assert.match(appLog, /"msg":"delivery succeeded"/);
+    assert.match(appLog, /"msg":"stopped"/);
+    assert.equal(fs.readFileSync(path.join(logDir, 'error.log'), 'utf8'), '');
+  });
+
+  it('leaves an attempt past the grace period for the next start', async () => {
+    const receiver = await startReceiver((_request, n) =>
+      n === 1 ? { hang: true } : { status: 204 },
+    );
+    receivers.push(receiver);
+    const dir = tempDir();
+    const env = testEnv(dir, {
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE: '100ms',
+      WEBHOOK_TIMEOUT: '10s',
+    });
+    const main = await startMain(dir, env);
+
+    await submitReport(main.admin, receiver);
+    await receiver.waitFor(1);
+    assert.equal(await main.server.kill('SIGINT'), 0);
+    const stopped = await deliveryRows(path.join(dir, 'test.db'));
+    assert.deepEqual(stopped.attempts, []);
+    assert.deepEqual(
+      stopped.deliveries.map((row) => row.status),
+      ['delivering'],
+    );
+
+    const config = loadConfig(env);
+    const service = await buildService(config, { logger: createLogger('silent') });
+    try {
+      await service.start();
+      await receiver.waitFor(2);
+      const { deliveries, attempts } = await eventually(async () => {
+        const rows = await deliveryRows(path.join(dir, 'test.db'));
+        return rows.attempts.length > 0 ? rows : undefined;
+      });
+      assert.deepEqual(
+        attempts.map((row) => row.status_code),
+        [204],
+      );
+      assert.deepEqual(
+        deliveries.map((row) => row.status),
+        ['succeeded'],
+      );
+    } finally {
+      await service.close(0);
+    }
+  });
+});
