@@ -83,8 +83,22 @@ try {
   const address = await service.start();
   logger.info({ address }, 'listening');
 } catch (error) {
+  const hint = listenHint(error, config);
   logger.fatal({ err: error }, 'start failed');
+  if (hint) process.stderr.write(`Configuration error: ${hint}\n`);
   await service.close(0).catch(() => undefined);
   await logging.close();
-  process.exit(1);
+  process.exit(hint ? 78 : 1);
+}
+
+/** Names the variable to change when the HTTP server cannot listen where configured. */
+function listenHint(error: unknown, settings: Config): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  const where = `${settings.host}:${settings.port}`;
+  if (code === 'EADDRINUSE') return `PORT: ${where} is already in use; set PORT to a free port.`;
+  if (code === 'EACCES') return `PORT: listening on ${where} is not permitted; use a port above 1023.`;
+  if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+    return `HOST: cannot listen on "${settings.host}"; set HOST to an address of this machine, such as 127.0.0.1 or 0.0.0.0.`;
+  }
+  return undefined;
 }

@@ -112,6 +112,36 @@ describe('user management', () => {
     );
   });
 
+  it('keeps one Admin when two demote each other', async () => {
+    // Round after round, the remaining Admin and a new one demote each other at once.
+    const pair = await startService();
+    try {
+      let survivor = { client: pair.admin, id: (await pair.admin.get('/api/v1/users/me')).body.id as string };
+      for (let round = 0; round < 8; round++) {
+        const email = `rival${round}@example.test`;
+        const password = `rival-password-${round}-long`;
+        const created = await survivor.client.post('/api/v1/users', { email, password, role: 'Admin' });
+        assert.equal(created.status, 201);
+        const rival = { client: await ApiClient.signIn(pair.url, email, password), id: created.body.id as string };
+
+        const [first, second] = await Promise.all([
+          survivor.client.patch(`/api/v1/users/${rival.id}`, { role: 'Engineer' }),
+          rival.client.patch(`/api/v1/users/${survivor.id}`, { role: 'Engineer' }),
+        ]);
+        const admins = await pair.service.db
+          .selectFrom('users')
+          .select('id')
+          .where('role', '=', 'Admin')
+          .where('is_active', '=', 1)
+          .execute();
+        assert.equal(admins.length, 1, `round ${round}: ${first.status} and ${second.status}`);
+        if (admins[0]!.id === rival.id) survivor = rival;
+      }
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('the first Admin can still sign in', async () => {
     await ApiClient.signIn(svc.url, ADMIN_EMAIL, ADMIN_PASSWORD);
   });

@@ -60,6 +60,40 @@ describe('input validation', () => {
     assert.equal(await webhookCount(), 0);
   });
 
+  it('rejects hostile JSON shapes with 400', async () => {
+    // Built as text, since JSON.stringify itself overflows the stack at this depth.
+    const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+    const body = JSON.stringify(VALID).replace(/}$/, `,"headers":${deep}}`);
+    const nested = await svc.admin.raw('POST', '/api/v1/webhooks', body);
+    assert.equal(nested.status, 400);
+    assert.equal(nested.body.field, 'headers');
+    assert.match(nested.body.message, /nested more than 64 levels/);
+
+    const nul = await svc.admin.post('/api/v1/webhooks', { ...VALID, name: 'a\u0000b' });
+    assert.equal(nul.status, 400);
+    assert.equal(nul.body.field, 'name');
+
+    const proto = await svc.admin.raw('POST', '/api/v1/webhooks', `{"__proto__": {"x": 1}, "name": "n"}`);
+    assert.equal(proto.status, 400);
+    assert.equal(proto.body.field, '__proto__');
+    const ctor = await svc.admin.raw('POST', '/api/v1/webhooks', `{"constructor": {"prototype": {}}}`);
+    assert.equal(ctor.status, 400);
+    assert.equal(ctor.body.field, 'constructor');
+    assert.equal(await webhookCount(), 0);
+  });
+
+  it('rejects unknown query parameters', async () => {
+    const response = await svc.admin.get('/api/v1/reports?status=BOGUS');
+    assert.equal(response.status, 400);
+    assert.equal(response.body.field, 'querystring.status');
+  });
+
+  it('accepts an empty body sent with a JSON content type', async () => {
+    const created = await svc.admin.post('/api/v1/webhooks', VALID);
+    const deleted = await svc.admin.raw('DELETE', `/api/v1/webhooks/${created.body.id}`, '');
+    assert.equal(deleted.status, 204);
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const response = await svc.admin.raw('POST', '/api/v1/webhooks', '{"name": "hook",');
     assert.equal(response.status, 400);
@@ -122,6 +156,14 @@ describe('input validation', () => {
     assert.equal(created.body.success, true);
     assert.equal(created.body.webhook.event_type, 'approval,completion');
     const id = created.body.webhook.id as string;
+
+    const unknownType = await svc.admin.post('/webhooks/api/create', {
+      name: 'legacy',
+      url: 'http://127.0.0.2:9/legacy',
+      event_type: 'bogus',
+    });
+    assert.equal(unknownType.status, 400);
+    assert.equal(unknownType.body.field, 'event_type');
 
     const bad = await svc.admin.put(`/webhooks/api/update/${id}`, { headers_json: '{not json' });
     assert.equal(bad.status, 400);

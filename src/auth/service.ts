@@ -257,10 +257,17 @@ export class AuthService {
       if (patch.role !== undefined) changes.role = patch.role;
       if (patch.is_active !== undefined) changes.is_active = patch.is_active ? 1 : 0;
       if (Object.keys(changes).length === 0) return toPublicUser(current);
+      // Lock every active Admin row before the change, so two requests that each demote or
+      // deactivate a different Admin run one after the other and the second sees the first.
+      // The no-op UPDATE takes row locks on PostgreSQL; SQLite serialises writers anyway.
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ role: eb.ref('role') }))
+        .where('role', '=', 'Admin')
+        .where('is_active', '=', 1)
+        .execute();
       await trx.updateTable('users').set(changes).where('id', '=', id).execute();
 
-      // NOTE: SQLite serialises writing transactions, so this count is exact there. On
-      // PostgreSQL under READ COMMITTED, two Admins demoting each other at once could both pass.
       const admins = await trx
         .selectFrom('users')
         .select((eb) => eb.fn.countAll<number>().as('count'))

@@ -13,6 +13,7 @@ import Fastify, {
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../observability/logger.js';
+import { parseJsonBody } from './json-body.js';
 import { describeSchemaError, validatorCompiler } from './validation.js';
 
 export type App = FastifyInstance<
@@ -57,6 +58,14 @@ export function createHttpServer(logger: Logger): App {
   // Every body is JSON; without this parser text/plain would reach the schema as a string
   // and fail with a confusing type error instead of 415.
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -100,6 +109,18 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
     void reply.code(400).send({
       code: 'invalid_request',
       message: 'A text value contains a NUL character (\\u0000), which cannot be stored; remove it.',
+    });
+    return;
+  }
+
+  // PostgreSQL aborts one of two transactions that deadlock or fail to serialise; the
+  // request did nothing and can simply be sent again.
+  const sqlState = (error as { code?: unknown }).code;
+  if (sqlState === '40P01' || sqlState === '40001') {
+    request.log.warn({ err: error }, 'transaction aborted by a concurrent change');
+    void reply.code(409).send({
+      code: 'conflict',
+      message: 'The request collided with a concurrent change and was not applied; send it again.',
     });
     return;
   }

@@ -74,7 +74,10 @@ export function registerReportRoutes(app: App, reports: ReportService): void {
         tags: ['reports'],
         summary: 'List reports, newest first',
         security,
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) }),
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ data: Type.Array(ReportSchema) }), ...errorResponses },
       },
     },

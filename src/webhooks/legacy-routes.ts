@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../auth/guard.js';
-import { invalid } from '../errors.js';
+import { AppError, invalid } from '../errors.js';
 import type { App } from '../http/server.js';
 import { IdParams } from '../http/schemas.js';
 import type { PublicWebhook, WebhookService } from './service.js';
@@ -57,6 +57,19 @@ function headersOf(value: string | Record<string, string> | null | undefined): R
   return parsed as Record<string, string>;
 }
 
+/** Reports a validation error under the original route's field names. */
+async function withLegacyFieldNames<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof AppError) || error.field === undefined) throw error;
+    const field = error.field
+      .replace(/^event_types$/, 'event_type')
+      .replace(/^headers(?=\.|$)/, 'headers_json');
+    throw new AppError(error.code, error.message, field);
+  }
+}
+
 function toLegacy(webhook: PublicWebhook): Record<string, unknown> {
   return {
     id: webhook.id,
@@ -80,7 +93,7 @@ export function registerLegacyWebhookRoutes(app: App, webhooks: WebhookService):
     { config: admin, schema: { ...schema, summary: 'Create a webhook (original field names)', body: LegacyCreateBody } },
     async (request, reply) => {
       const body = request.body;
-      const created = await webhooks.create(
+      const created = await withLegacyFieldNames(webhooks.create(
         {
           name: body.name,
           url: body.url,
@@ -89,7 +102,7 @@ export function registerLegacyWebhookRoutes(app: App, webhooks: WebhookService):
           ...(body.is_active === undefined ? {} : { is_active: body.is_active }),
         },
         principalOf(request).email,
-      );
+      ));
       request.log.info({ webhook_id: created.id }, 'webhook created through the original route');
       return reply.code(201).send({ success: true, webhook: toLegacy(created), secret: created.secret });
     },
@@ -103,7 +116,7 @@ export function registerLegacyWebhookRoutes(app: App, webhooks: WebhookService):
     },
     async (request) => {
       const body = request.body;
-      const updated = await webhooks.update(
+      const updated = await withLegacyFieldNames(webhooks.update(
         request.params.id,
         {
           ...(body.name === undefined ? {} : { name: body.name }),
@@ -113,7 +126,7 @@ export function registerLegacyWebhookRoutes(app: App, webhooks: WebhookService):
           ...(body.is_active === undefined ? {} : { is_active: body.is_active }),
         },
         true,
-      );
+      ));
       request.log.info({ webhook_id: updated.id }, 'webhook updated through the original route');
       return { success: true, webhook: toLegacy(updated) };
     },
