@@ -72,7 +72,7 @@ describe('health checks', () => {
   it('answers healthz and readyz without a token', async () => {
     const health = await anonymous.get('/healthz');
     assert.equal(health.status, 200);
-    assert.deepEqual(health.body, { status: 'ok' });
+    assert.deepEqual(health.body, { status: 'ok', role: 'all' });
 
     const ready = await anonymous.get('/readyz');
     assert.equal(ready.status, 200);
