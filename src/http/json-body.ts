@@ -9,12 +9,13 @@ interface Pending {
 }
 
 /**
- * Parses a JSON request body and rejects what later stages cannot handle safely: nesting
- * deep enough to overflow the stack of recursive code such as JSON.stringify and schema
- * validation, NUL characters (PostgreSQL text columns cannot store them, SQLite can, so
- * both are rejected here alike), and the keys `__proto__` and `constructor.prototype`. The
- * walk is iterative, so a hostile body cannot overflow the stack here either. An empty body
- * is no body, which lets clients send a content type on every request.
+ * Parses a JSON request body and rejects three things later stages cannot handle safely.
+ * Deep nesting overflows the stack of recursive code such as JSON.stringify and schema
+ * validation. NUL characters cannot be stored in PostgreSQL text columns, so both dialects
+ * reject them here alike. The keys `__proto__` and `constructor.prototype` are the usual
+ * prototype-pollution vectors. The walk is iterative, so a hostile body cannot overflow the
+ * stack here either. An empty body counts as no body, because some clients send a content
+ * type on every request.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;

@@ -16,9 +16,12 @@ interface Page {
 export function DeliveriesTable({
   webhookId,
   eventTypes,
+  refreshKey = 0,
 }: {
   webhookId: string;
   eventTypes: string[];
+  /** Changing it reloads the current page, e.g. after a test call added a delivery. */
+  refreshKey?: number;
 }) {
   const [status, setStatus] = useState('');
   const [eventType, setEventType] = useState('');
@@ -39,7 +42,7 @@ export function DeliveriesTable({
       .get<Page>(`/api/v1/webhooks/${webhookId}/deliveries?${query.toString()}`)
       .then(setPage)
       .catch((caught: unknown) => setError(errorMessage(caught)));
-  }, [webhookId, status, eventType, cursor, reload]);
+  }, [webhookId, status, eventType, cursor, reload, refreshKey]);
 
   const filter = (apply: () => void) => {
     apply();

@@ -4,7 +4,7 @@ import { describeFailure, errorMessage } from '../format.js';
 import { Alert } from './field.js';
 
 /** Sends the sample payload to the endpoint and shows what came back, in plain words. */
-export function TestPanel({ webhookId }: { webhookId: string }) {
+export function TestPanel({ webhookId, onSent }: { webhookId: string; onSent?: () => void }) {
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -14,6 +14,7 @@ export function TestPanel({ webhookId }: { webhookId: string }) {
     setError(null);
     try {
       setResult(await api.post<TestResult>(`/api/v1/webhooks/${webhookId}/test`));
+      onSent?.();
     } catch (caught) {
       setError(errorMessage(caught));
     } finally {

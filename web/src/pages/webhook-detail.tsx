@@ -17,6 +17,7 @@ export function WebhookDetailPage() {
   const [webhook, setWebhook] = useState<Webhook | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const [testsSent, setTestsSent] = useState(0);
 
   useEffect(() => {
     api
@@ -93,10 +94,10 @@ export function WebhookDetailPage() {
         </dl>
       </section>
       <div class="two-columns">
-        <TestPanel webhookId={id} />
+        <TestPanel webhookId={id} onSent={() => setTestsSent((count) => count + 1)} />
         <SecretPanel webhookId={id} />
       </div>
-      <DeliveriesTable webhookId={id} eventTypes={webhook.event_types} />
+      <DeliveriesTable webhookId={id} eventTypes={webhook.event_types} refreshKey={testsSent} />
       <ConfirmDialog
         open={confirming}
         title={`Delete ${webhook.name}?`}
