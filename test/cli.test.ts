@@ -110,7 +110,7 @@ describe('command-line tool on a running service', () => {
   before(async () => {
     svc = await startService();
     receiver = await startReceiver(() => ({ status: 500 }));
-    database = path.join(svc.dir, 'test.db');
+    database = svc.databaseUrl;
   });
   after(async () => {
     await receiver.close();
