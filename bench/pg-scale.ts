@@ -7,7 +7,7 @@
  * Each case gets a fresh database and starts its processes. Then it inserts a backlog of
  * deliveries that all become due at one instant. It times how long the receivers take to
  * get every request (sent) and the database to record every result (recorded). Receivers
- * run in this process on 127.0.0.2 and answer 204 after the scenario's delay. PostgreSQL is
+ * run in this process on 127.0.0.2 and respond 204 after the scenario's delay. PostgreSQL is
  * reached through TEST_POSTGRES_URL as in the tests.
  *
  * Two scenarios: slow receivers, where a worker's in-flight limit bounds its throughput,
@@ -41,8 +41,8 @@ interface Scenario {
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { title: 'Receivers answering after 250 ms', deliveries: 1_280, delayMs: 250, maxInFlight: 16 },
-  { title: 'Receivers answering at once', deliveries: 6_400, delayMs: 0, maxInFlight: 64 },
+  { title: 'Receivers responding after 250 ms', deliveries: 1_280, delayMs: 250, maxInFlight: 16 },
+  { title: 'Receivers responding at once', deliveries: 6_400, delayMs: 0, maxInFlight: 64 },
 ];
 
 interface Case {

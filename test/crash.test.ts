@@ -79,7 +79,7 @@ describe('crash recovery', () => {
     await second.server.kill('SIGTERM');
   });
 
-  it('sends an attempt that was in flight at the kill again with the same webhook-id', async () => {
+  it('resends the in-flight attempt with its webhook-id', async () => {
     let hold = true;
     const slow: Receiver = await startReceiver(() => (hold ? { hang: true } : { status: 204 }));
     cleanup.push(() => slow.close());

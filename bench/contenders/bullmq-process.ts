@@ -34,7 +34,7 @@ async function deliver(job: Job<BullmqJob>, timeoutMs: number): Promise<void> {
     bodyTimeout: timeoutMs,
   });
   await response.body.dump();
-  if (response.statusCode >= 300) throw new Error(`receiver answered ${response.statusCode}`);
+  if (response.statusCode >= 300) throw new Error(`receiver responded with status ${response.statusCode}`);
 }
 
 async function run(command: BullmqCommand): Promise<object> {

@@ -103,7 +103,7 @@ async function authenticate(
   return session.principal;
 }
 
-/** The caller of a route that declares roles; the guard has already checked it exists. */
+/** Returns the caller of a route that declares roles, which the guard has already checked. */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null)
     throw new AppError('unauthorized', 'A valid bearer token is required.');

@@ -53,7 +53,7 @@ export interface Config {
     readonly endpointConcurrency: number;
     /** Time a claimed delivery stays leased beyond the attempt timeout. */
     readonly leaseMarginMs: number;
-    /** Longest wait between checks for due deliveries when no notification arrives. */
+    /** Maximum wait between checks for due deliveries when no notification arrives. */
     readonly pollIntervalMs: number;
     /** Share of each retry delay that is randomised, from 0 to 1. */
     readonly retryJitter: number;

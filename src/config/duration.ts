@@ -9,10 +9,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 
 /**
- * Parses a duration such as `250ms`, `5s`, `30m`, `2h` or `5d` into milliseconds.
- * A bare `0` is accepted; any other number needs a unit so that `5` is never read as
- * five milliseconds by one reader and five seconds by another. Returns undefined when
- * the text is not a duration.
+ * Parses a duration such as `250ms`, `5s`, `30m`, `2h` or `5d` into milliseconds, or
+ * returns undefined when the text is not a duration. A bare `0` is accepted. Any other
+ * number needs a unit, because a bare `5` could mean milliseconds or seconds.
  */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION_PATTERN.exec(text.trim());

@@ -13,7 +13,7 @@ export class RateLimiter {
     return granted;
   }
 
-  /** Milliseconds until the bucket holds a whole token again. */
+  /** Milliseconds until the bucket contains a whole token again. */
   waitMs(id: string, ratePerSecond: number, now: number): number {
     const bucket = this.#refill(id, ratePerSecond, now);
     if (bucket.tokens >= 1) return 0;

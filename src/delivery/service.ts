@@ -17,7 +17,7 @@ export interface DeliverySummary {
   completed_at: string | null;
   /**
    * On an ordered webhook: the delivery that must finish before this pending one is sent;
-   * null when nothing holds it back.
+   * null when nothing blocks it.
    */
   held_back_by: string | null;
 }

@@ -7,7 +7,7 @@ export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
-/** The HMAC key of a `whsec_` secret: the bytes its base64 part encodes. */
+/** Decodes the HMAC key of a `whsec_` secret: the bytes its base64 part encodes. */
 export function secretKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   return Buffer.from(encoded, 'base64');

@@ -203,7 +203,7 @@ export class DeliveryStore {
     return Number(result.numUpdatedRows);
   }
 
-  /** The earliest due time among pending deliveries, or undefined when none are pending. */
+  /** Returns the earliest due time among pending deliveries, or undefined when none are pending. */
   async nextDueAt(): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('deliveries')

@@ -1,6 +1,6 @@
 import type { ReportRow } from '../db/schema.js';
 
-/** The `report` object that every report event carries. */
+/** Builds the `report` object that every report event carries. */
 export function reportSummary(report: ReportRow): Record<string, unknown> {
   return {
     id: report.id,
