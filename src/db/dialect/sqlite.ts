@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { SqliteDialect, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { SqliteSynchronous } from '../../config/config.js';
 import { withStatementCache } from '../statement-cache.js';
+import { GroupCommitSqliteDialect } from './group-commit.js';
 import type { DatabaseDialect } from './types.js';
 
 /**
@@ -26,7 +27,7 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       database.pragma(`synchronous = ${synchronous}`);
       database.pragma('foreign_keys = ON');
       database.pragma('busy_timeout = 5000');
-      return new SqliteDialect({ database: withStatementCache(database) });
+      return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
     },
 
     // One process owns the file, and better-sqlite3 runs one statement at a time.

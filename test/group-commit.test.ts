@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { GroupCommitSqliteDialect } from '../src/db/dialect/group-commit.js';
+import { withStatementCache } from '../src/db/statement-cache.js';
+
+interface Schema {
+  items: { id: number; label: string };
+}
+
+describe('SQLite group commit', () => {
+  let dir: string;
+  let file: string;
+  let db: Kysely<Schema>;
+  let native: SQLite.Database;
+  /** A second connection: it sees only what has been committed. */
+  let observer: SQLite.Database;
+  const commits: string[] = [];
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-commit-'));
+    file = path.join(dir, 'test.db');
+    native = new SQLite(file);
+    native.pragma('journal_mode = WAL');
+    const cached = withStatementCache(native);
+    db = new Kysely<Schema>({
+      dialect: new GroupCommitSqliteDialect({
+        native,
+        close: () => cached.close(),
+        prepare(text) {
+          if (text === 'commit') commits.push(text);
+          return cached.prepare(text);
+        },
+      }),
+    });
+    await sql`CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE)`.execute(db);
+    observer = new SQLite(file, { readonly: true });
+  });
+
+  after(async () => {
+    observer.close();
+    await db.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const committedLabels = (): string[] =>
+    (observer.prepare('SELECT label FROM items ORDER BY id').all() as Array<{ label: string }>).map((row) => row.label);
+
+  it('returns from a transaction only after its rows are committed', async () => {
+    await db.transaction().execute((trx) => trx.insertInto('items').values({ id: 1, label: 'one' }).execute());
+    assert.deepEqual(committedLabels(), ['one']);
+  });
+
+  it('returns from a write outside a transaction only after it is committed', async () => {
+    await db.insertInto('items').values({ id: 2, label: 'two' }).execute();
+    assert.deepEqual(committedLabels(), ['one', 'two']);
+  });
+
+  it('lets concurrent transactions share one commit', async () => {
+    const before = commits.length;
+    const ids = Array.from({ length: 20 }, (_, i) => 100 + i);
+    await Promise.all(
+      ids.map((id) => db.transaction().execute((trx) => trx.insertInto('items').values({ id, label: `item ${id}` }).execute())),
+    );
+    const used = commits.length - before;
+    assert.ok(used < 5, `20 concurrent transactions used ${used} commits`);
+    assert.equal(committedLabels().filter((label) => label.startsWith('item ')).length, 20);
+  });
+
+  it('undoes only the failing member of a group', async () => {
+    const results = await Promise.allSettled([
+      db.transaction().execute((trx) => trx.insertInto('items').values({ id: 200, label: 'kept A' }).execute()),
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('items').values({ id: 201, label: 'undone' }).execute();
+        // Violates UNIQUE(label): the whole transaction, including id 201, must go.
+        await trx.insertInto('items').values({ id: 202, label: 'one' }).execute();
+      }),
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('items').values({ id: 203, label: 'thrown' }).execute();
+        throw new Error('the caller gave up');
+      }),
+      db.transaction().execute((trx) => trx.insertInto('items').values({ id: 204, label: 'kept B' }).execute()),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    const labels = committedLabels();
+    assert.ok(labels.includes('kept A') && labels.includes('kept B'));
+    assert.ok(!labels.includes('undone') && !labels.includes('thrown'));
+  });
+
+  it('reads outside a group without opening a transaction', async () => {
+    const rows = await db.selectFrom('items').select('label').where('id', '=', 1).execute();
+    assert.deepEqual(rows, [{ label: 'one' }]);
+    assert.equal(native.inTransaction, false);
+  });
+
+  it('fails every waiting member when the shared commit fails', async () => {
+    // A second writer holding the write lock makes the group's BEGIN IMMEDIATE or COMMIT
+    // time out; no member may report success for rows that were never committed.
+    native.pragma('busy_timeout = 50');
+    const blocker = new SQLite(file);
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const results = await Promise.allSettled(
+        [300, 301, 302].map((id) =>
+          db.transaction().execute((trx) => trx.insertInto('items').values({ id, label: `blocked ${id}` }).execute()),
+        ),
+      );
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+    } finally {
+      blocker.prepare('ROLLBACK').run();
+      blocker.close();
+    }
+    assert.ok(!committedLabels().some((label) => label.startsWith('blocked')));
+    // The driver recovers: the next transaction commits normally.
+    await db.insertInto('items').values({ id: 303, label: 'after' }).execute();
+    assert.ok(committedLabels().includes('after'));
+  });
+});
