@@ -141,11 +141,11 @@ export function loadConfig(env: Env): Config {
       retryScheduleMs: readSchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE),
       allowedCidrs: readCidrs(read('WEBHOOK_ALLOWED_CIDRS')),
       allowedPorts: readPorts(read('WEBHOOK_ALLOWED_PORTS')),
-      maxInFlight: readInteger(read('WEBHOOK_MAX_IN_FLIGHT'), 'WEBHOOK_MAX_IN_FLIGHT', 64, 1, 10_000),
+      maxInFlight: readInteger(read('WEBHOOK_MAX_IN_FLIGHT'), 'WEBHOOK_MAX_IN_FLIGHT', 256, 1, 10_000),
       endpointConcurrency: readInteger(
         read('WEBHOOK_ENDPOINT_CONCURRENCY'),
         'WEBHOOK_ENDPOINT_CONCURRENCY',
-        8,
+        32,
         1,
         1_000,
       ),

@@ -192,19 +192,26 @@ export class DeliveryWorker {
 
     const claimed = await this.store.claim(slots, free, now, now + this.#leaseMs);
     this.#returnUnusedTokens(slots, claimed);
+    let started = 0;
     if (claimed.length > 0) {
       const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
       const orphans: string[] = [];
       for (const row of claimed) {
         const target = this.#targets.get(row.webhook_id);
         const event = events.get(row.event_id);
-        if (target && event) this.#startAttempt(row, event, target);
-        else orphans.push(row.id);
+        if (target && event) {
+          this.#startAttempt(row, event, target);
+          started += 1;
+        } else {
+          orphans.push(row.id);
+        }
       }
       await this.store.release(orphans, now);
     }
 
-    if (claimed.length >= free) return;
+    // Every attempt started wakes the worker when it ends, so only a claim that started
+    // none needs to know when the next delivery falls due.
+    if (started > 0) return;
     const nextDue = await this.store.nextDueAt();
     if (nextDue !== undefined) {
       // A due row that was not claimed belongs to a busy or inactive webhook: a finishing
