@@ -95,8 +95,8 @@ const fmt = (value: unknown): string => (value === null || value === undefined |
 
 function cellTable(cells: readonly Cell[]): string[] {
   const lines = [
-    '| contender | variant | workload | parameters | deliveries/s | p50 ms | p99 ms | CPU ms/delivery | peak RSS MiB | ledger (exp/dup/miss) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| contender | variant | workload | parameters | deliveries/s | p50 ms | p99 ms | CPU ms/delivery | peak RSS MiB | event-loop delay p99 ms | ledger (exp/dup/miss) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const cell of cells) {
     const params = Object.entries(cell.params).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -105,7 +105,7 @@ function cellTable(cells: readonly Cell[]): string[] {
     if (cell.extra.passed === true) passed = ' ✓';
     if (cell.extra.passed === false) passed = ' ✗';
     lines.push(
-      `| ${cell.contender} | ${cell.variant} | ${cell.workload} | ${params}${passed} | ${cell.deliveriesPerSecond} | ${fmt(cell.latencyMs.p50)} | ${fmt(cell.latencyMs.p99)} | ${cell.cpuMsPerDelivery} | ${cell.peakRssMiB} | ${ledger} |`,
+      `| ${cell.contender} | ${cell.variant} | ${cell.workload} | ${params}${passed} | ${cell.deliveriesPerSecond} | ${fmt(cell.latencyMs.p50)} | ${fmt(cell.latencyMs.p99)} | ${cell.cpuMsPerDelivery} | ${cell.peakRssMiB} | ${fmt(cell.extra.eventLoopDelayP99Ms)} | ${ledger} |`,
     );
   }
   return lines;

@@ -14,7 +14,7 @@ import { DirectContender } from './contenders/direct.js';
 import { ServiceContender } from './contenders/service.js';
 import { fingerprint } from './fingerprint.js';
 import { createBenchDatabase, dropBenchDatabase, postgresSupported } from './postgres.js';
-import { measureIngest } from './ingest.js';
+import { CONCURRENT_CALLERS, measureIngest } from './ingest.js';
 import { allowedCpus, pinProcess, pinningFor, ROOT, type Pinning } from './processes.js';
 import { PROFILES, type Profile } from './profiles.js';
 import { Receivers } from './receivers.js';
@@ -218,7 +218,9 @@ async function main(): Promise<void> {
       }
     }
     const ingest = await measureIngest(profile.ingestMs);
-    progress(`in-process ingest: ${ingest.single} events/s one per transaction, ${ingest.batched} batched by 100`);
+    progress(
+      `in-process ingest: ${ingest.single} events/s one per transaction from one caller, ${ingest.concurrent} from ${CONCURRENT_CALLERS} callers, ${ingest.batched} batched by 100`,
+    );
     await writeResults({ ingest, redis, redisPinning });
   } finally {
     await receivers.close();

@@ -1,5 +1,5 @@
 import type { Cell } from './cells.js';
-import type { IngestFigures } from './ingest.js';
+import { CONCURRENT_CALLERS, type IngestFigures } from './ingest.js';
 import { sustained } from './workloads.js';
 
 export interface RunResult {
@@ -100,11 +100,13 @@ export function summarize(result: RunResult): { sustained: Record<string, number
       row('p99 latency at half of L sustained (ms)', half?.latencyMs.p99 ?? null, 100, 25, false, `offered ${half?.params.rate}/s`),
       row(
         'durable ingest, in-process (events/s)',
-        result.ingest?.single ?? null,
+        result.ingest?.concurrent ?? result.ingest?.single ?? null,
         20_000,
         50_000,
         true,
-        `one per transaction; ${result.ingest?.batched} batched by 100`,
+        result.ingest?.concurrent === undefined
+          ? `one per transaction; ${result.ingest?.batched} batched by 100`
+          : `one per transaction from ${CONCURRENT_CALLERS} callers; ${result.ingest.single} from one caller; ${result.ingest.batched} batched by 100`,
       ),
       row('fan-out deliveries/s, K=100 / K=1', ratio(fan(100)?.deliveriesPerSecond, fan(1)?.deliveriesPerSecond), 0.8, 1.0, true, ''),
       row('healthy throughput while one hangs / fault-free', isolation.throughput, 0.8, 0.95, true, ''),

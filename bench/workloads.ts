@@ -15,12 +15,14 @@ export async function drain(context: Context, contender: Contender, count: numbe
   const receiverBefore = cpuMs(context.receivers.pid);
   const releasedAt = Date.now();
   await contender.release();
+  await contender.eventLoopDelayP99?.();
   const timeout = Math.max(context.drainTimeoutMs, count * 5);
   const measured = await settle(context, contender, expected, cpuBefore, receiverBefore, timeout);
+  const loopDelay = await contender.eventLoopDelayP99?.();
   const first = measured.firsts[0]?.arrivedAt ?? releasedAt;
   return makeCell(contender, 'W1 backlog', { backlog: count }, measured, {
     deliveriesPerSecond: rate(measured.firsts),
-    extra: { releaseToFirstMs: Math.round(first - releasedAt) },
+    extra: { releaseToFirstMs: Math.round(first - releasedAt), eventLoopDelayP99Ms: loopDelay ?? null },
   });
 }
 
@@ -41,6 +43,7 @@ export async function offered(context: Context, contender: Contender, spec: Offe
   await context.receivers.clear();
   const cpuBefore = contenderCpu(contender);
   const receiverBefore = cpuMs(context.receivers.pid);
+  await contender.eventLoopDelayP99?.();
   const startedAt = Date.now();
   const result = await contender.offer(spec.eventRate, spec.warmMs + spec.measureMs, spec.endpoints);
   const from = startedAt + spec.warmMs;
@@ -49,6 +52,7 @@ export async function offered(context: Context, contender: Contender, spec: Offe
   const excluded = spec.excluded ?? new Set<number>();
   const expected = new Set([...result.expected].filter((entry) => !excluded.has(Number(entry.split('|')[0]))));
   const measured = await settle(context, contender, expected, cpuBefore, receiverBefore);
+  const loopDelay = await contender.eventLoopDelayP99?.();
   const kept = (arrival: Arrival): boolean => !excluded.has(arrival.endpoint);
   const firsts = measured.firsts.filter(kept);
   const windowed = firsts.filter((arrival) => arrival.createdAt >= from && arrival.createdAt <= to);
@@ -71,6 +75,7 @@ export async function offered(context: Context, contender: Contender, spec: Offe
       passed,
       backlogAtEnd: lateAtEnd,
       contenderFailures: result.failures,
+      eventLoopDelayP99Ms: loopDelay ?? null,
       ...(spec.endpoints.length > 1 ? { allCopiesMs: allCopies(windowed, spec.endpoints.length - excluded.size) } : {}),
     },
   });

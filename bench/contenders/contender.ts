@@ -26,6 +26,11 @@ export interface Contender {
   offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult>;
   /** Processes whose CPU time counts against this contender. */
   pids(): number[];
+  /**
+   * The event loop's delay p99 in milliseconds since the previous call, for contenders that
+   * report it; the first call in a cell starts the window.
+   */
+  eventLoopDelayP99?(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 

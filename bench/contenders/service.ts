@@ -184,6 +184,18 @@ export class ServiceContender implements Contender {
     }
   }
 
+  /**
+   * Reads nodejs_eventloop_lag_p99_seconds from GET /metrics. prom-client restarts its delay
+   * histogram at every scrape, so the value covers the time since the previous call.
+   */
+  async eventLoopDelayP99(): Promise<number | undefined> {
+    const response = await (this.#api as Pool).request({ path: '/metrics', method: 'GET' }).catch(() => undefined);
+    if (!response) return undefined;
+    const text = await response.body.text();
+    const match = /^nodejs_eventloop_lag_p99_seconds\s+(\S+)$/m.exec(text);
+    return match?.[1] === undefined ? undefined : Math.round(Number(match[1]) * 10_000) / 10;
+  }
+
   pids(): number[] {
     const pid = this.#child?.pid;
     return pid === undefined ? [] : [pid];
