@@ -7,8 +7,11 @@ import {
   type LatencySummary,
   type LedgerCounts,
 } from './ledger.js';
-import { cpuMs, peakRssMiB } from './processes.js';
+import { cpuMs, peakRssMiB, sleep } from './processes.js';
 import type { Arrival, Receivers } from './receivers.js';
+
+/** How often the grace period collects arrivals to re-check the ledger. */
+const GRACE_POLL_MS = 250;
 
 /** One measured cell: a contender under one workload with one set of parameters. */
 export interface Cell {
@@ -69,15 +72,17 @@ export async function settle(
   receiverCpuBefore: number,
   timeoutMs = context.drainTimeoutMs,
 ): Promise<Measurement> {
-  await context.receivers.waitForSuccesses(expected.size, timeoutMs);
+  await context.receivers.waitForDistinct(expected.size, timeoutMs);
   const cpu = contenderCpu(contender) - cpuBefore;
   const collected = await context.receivers.collect(context.workDir);
   let arrivals = collected.arrivals;
   let ledger = countLedger(expected, arrivals);
   const pendingAtCutoff = ledger.missing;
 
-  if (pendingAtCutoff > 0 && contender.durable) {
-    await context.receivers.waitForSuccesses(pendingAtCutoff, context.graceMs);
+  // Collecting clears the receivers, so the grace period re-checks the ledger itself.
+  const graceEnds = Date.now() + context.graceMs;
+  while (contender.durable && ledger.missing > 0 && Date.now() < graceEnds) {
+    await sleep(GRACE_POLL_MS);
     arrivals = arrivals.concat((await context.receivers.collect(context.workDir)).arrivals);
     ledger = countLedger(expected, arrivals);
   }

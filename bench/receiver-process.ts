@@ -29,6 +29,8 @@ const ledger = {
   status: [] as number[],
 };
 let successes = 0;
+/** Endpoint and event id of every 2xx arrival since the last clear, so duplicates count once. */
+const delivered = new Set<string>();
 const endpoints: Endpoint[] = [];
 const TIMESTAMP = /"timestamp":"([^"]+)"/;
 
@@ -61,7 +63,10 @@ function record(endpoint: Endpoint, req: http.IncomingMessage, body: string, sta
   ledger.arrivedAt.push(arrivedAt);
   ledger.createdAt.push(match ? Date.parse(match[1] as string) : Number.NaN);
   ledger.status.push(status);
-  if (status >= 200 && status < 300) successes += 1;
+  if (status >= 200 && status < 300) {
+    successes += 1;
+    delivered.add(`${endpoint.index}|${String(req.headers['webhook-id'] ?? '')}`);
+  }
 }
 
 function handle(endpoint: Endpoint, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -120,6 +125,7 @@ function dump(file: string): number {
 function clear(): void {
   for (const column of Object.values(ledger)) column.length = 0;
   successes = 0;
+  delivered.clear();
   for (const endpoint of endpoints) endpoint.peakSockets = endpoint.sockets;
 }
 
@@ -135,7 +141,7 @@ async function run(command: ReceiverCommand): Promise<ReceiverReply> {
       for (const index of command.endpoints) (endpoints[index] as Endpoint).fault = command.fault;
       return {};
     case 'count':
-      return { successes, arrivals: ledger.endpoint.length };
+      return { successes, distinct: delivered.size, arrivals: ledger.endpoint.length };
     case 'dump': {
       // Writing and clearing in one synchronous step loses no arrival in between.
       const peakSockets = endpoints.map((endpoint) => endpoint.peakSockets);

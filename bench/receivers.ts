@@ -25,6 +25,8 @@ export type ReceiverCommand =
 export interface ReceiverReply {
   ports?: number[];
   successes?: number;
+  /** 2xx arrivals counting each (endpoint, event) pair once. */
+  distinct?: number;
   arrivals?: number;
   records?: number;
   peakSockets?: number[];
@@ -79,13 +81,30 @@ export class Receivers {
     return (await this.#client.request({ type: 'count' })).successes ?? 0;
   }
 
+  /** 2xx arrivals since the last clear, each (endpoint, event) pair counted once. */
+  async distinctSuccesses(): Promise<number> {
+    return (await this.#client.request({ type: 'count' })).distinct ?? 0;
+  }
+
   /** Waits until at least `count` 2xx arrivals, or the timeout; returns the count reached. */
   async waitForSuccesses(count: number, timeoutMs: number, pollMs = 50): Promise<number> {
+    return this.#waitFor(() => this.successes(), count, timeoutMs, pollMs);
+  }
+
+  /**
+   * Waits until `count` distinct (endpoint, event) pairs arrived with a 2xx, or the timeout.
+   * Duplicates, e.g. attempts resent after a crash, must not end the wait early.
+   */
+  async waitForDistinct(count: number, timeoutMs: number, pollMs = 50): Promise<number> {
+    return this.#waitFor(() => this.distinctSuccesses(), count, timeoutMs, pollMs);
+  }
+
+  async #waitFor(read: () => Promise<number>, count: number, timeoutMs: number, pollMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    let seen = await this.successes();
+    let seen = await read();
     while (seen < count && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      seen = await this.successes();
+      seen = await read();
     }
     return seen;
   }
