@@ -56,8 +56,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
   quick: {
     name: 'quick',
     backlogs: [10_000, 50_000],
-    // 250 precedes the design's 500 so a machine shared with other work still yields a rate.
-    stepRates: [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000],
+    // 250 precedes the design's 500 so a machine shared with other work still yields a rate,
+    // and 1,500 and 3,000 split the doublings where the service's rate falls.
+    stepRates: [250, 500, 1_000, 1_500, 2_000, 3_000, 4_000, 8_000, 16_000],
     warmMs: 1_000,
     measureMs: 3_000,
     fanOutKs: [1, 10, 100],

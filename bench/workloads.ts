@@ -15,7 +15,6 @@ export async function drain(context: Context, contender: Contender, count: numbe
   const receiverBefore = cpuMs(context.receivers.pid);
   const releasedAt = Date.now();
   await contender.release();
-  await contender.eventLoopDelayP99?.();
   const timeout = Math.max(context.drainTimeoutMs, count * 5);
   const measured = await settle(context, contender, expected, cpuBefore, receiverBefore, timeout);
   const loopDelay = await contender.eventLoopDelayP99?.();

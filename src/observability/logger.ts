@@ -55,11 +55,11 @@ export interface Logging {
 export function createLogging(
   level: LogLevel,
   files: LogFilesConfig | undefined,
-  console: pino.DestinationStream = pino.destination(1),
+  console: pino.DestinationStream = pino.destination({ dest: 1, sync: false }),
 ): Logging {
   if (files === undefined) {
     const logger = createLogger(level, console);
-    return { logger, close: async () => logger.flush() };
+    return { logger, close: () => flushed(logger) };
   }
 
   const appFile = openRotatingFile('app.log', files);
@@ -75,7 +75,7 @@ export function createLogging(
   return {
     logger,
     async close() {
-      logger.flush();
+      await flushed(logger);
       await Promise.all([endStream(appFile), endStream(errorFile)]);
     },
   };
@@ -96,6 +96,11 @@ function openRotatingFile(name: string, files: LogFilesConfig): Writable {
     process.stderr.write(`writing log file ${name} in ${files.dir} failed: ${error.message}\n`);
   });
   return stream;
+}
+
+/** Resolves once every line written so far has reached standard output. */
+function flushed(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
 async function endStream(stream: Writable): Promise<void> {
