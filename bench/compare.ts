@@ -3,6 +3,8 @@
  * runs the same cells on an older build (for example one compiled from `git archive` of
  * main) and on this checkout's dist/main.js. It alternates the builds over several rounds,
  * so load from other processes falls on both alike, and prints one line per cell.
+ * Usage: `tsx bench/compare.ts OLD_MAIN_JS [ROUNDS] [RATES]`, RATES a comma-separated list
+ * of events per second offered through the API after the drain (default 300).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -14,8 +16,9 @@ import { drain, offered } from './workloads.js';
 
 const before = process.argv[2];
 const rounds = Number(process.argv[3] ?? 2);
+const rates = (process.argv[4] ?? '300').split(',').map(Number);
 if (!before) {
-  process.stderr.write('usage: tsx bench/compare.ts OLD_MAIN_JS [ROUNDS]\n');
+  process.stderr.write('usage: tsx bench/compare.ts OLD_MAIN_JS [ROUNDS] [RATES]\n');
   process.exit(64);
 }
 
@@ -31,15 +34,17 @@ for (let round = 1; round <= rounds; round++) {
     await service.start(receivers.urls);
     try {
       console.log(`round ${round} ${describe(await drain(context, service, 10_000))}`);
-      const cell = await offered(context, service, {
-        workload: 'offered',
-        params: { rate: 300 },
-        eventRate: 300,
-        endpoints: [0],
-        warmMs: 1_000,
-        measureMs: 4_000,
-      });
-      console.log(`round ${round} ${describe(cell)}`);
+      for (const rate of rates) {
+        const cell = await offered(context, service, {
+          workload: 'offered',
+          params: { rate },
+          eventRate: rate,
+          endpoints: [0],
+          warmMs: 1_000,
+          measureMs: 4_000,
+        });
+        console.log(`round ${round} ${describe(cell)} delivered ${String(cell.extra.deliveredPerSecond)}/s`);
+      }
     } finally {
       await service.stop();
     }
