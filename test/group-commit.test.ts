@@ -20,6 +20,8 @@ describe('SQLite group commit', () => {
   /** A second connection: it sees only what has been committed. */
   let observer: SQLite.Database;
   const commits: string[] = [];
+  /** When set, the next COMMIT fails with this error instead of running. */
+  let failNextCommit: Error | undefined;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-commit-'));
@@ -33,6 +35,16 @@ describe('SQLite group commit', () => {
         close: () => cached.close(),
         prepare(text) {
           if (text === 'commit') commits.push(text);
+          const error = failNextCommit;
+          if (text === 'commit' && error) {
+            failNextCommit = undefined;
+            const failing = cached.prepare(text);
+            return Object.assign(Object.create(failing) as typeof failing, {
+              run: () => {
+                throw error;
+              },
+            });
+          }
           return cached.prepare(text);
         },
       }),
@@ -98,6 +110,38 @@ describe('SQLite group commit', () => {
     const rows = await db.selectFrom('items').select('label').where('id', '=', 1).execute();
     assert.deepEqual(rows, [{ label: 'one' }]);
     assert.equal(native.inTransaction, false);
+  });
+
+  it('fails a whole group when its commit fails', async () => {
+    await db.insertInto('items').values({ id: 500, label: '0' }).execute();
+    failNextCommit = new Error('disk I/O error (simulated)');
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+    // `first` joins the group and waits for its commit. `holder` still has the connection
+    // when that commit is due, so it commits the group itself at its end, and the commit
+    // fails. The counters queue behind it and must then get the connection one at a time.
+    const first = db.transaction().execute((trx) => trx.insertInto('items').values({ id: 400, label: 'lost 400' }).execute());
+    const holder = db.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ id: 401, label: 'lost 401' }).execute();
+      await nextTurn();
+      await nextTurn();
+    });
+    const counters = Array.from({ length: 10 }, () =>
+      db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('items').select('label').where('id', '=', 500).executeTakeFirstOrThrow();
+        await nextTurn();
+        await trx.updateTable('items').set({ label: String(Number(row.label) + 1) }).where('id', '=', 500).execute();
+      }),
+    );
+
+    const results = await Promise.allSettled([first, holder, ...counters]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['rejected', 'rejected', ...counters.map(() => 'fulfilled')],
+    );
+    assert.ok(!committedLabels().some((label) => label.startsWith('lost')));
+    const counter = await db.selectFrom('items').select('label').where('id', '=', 500).executeTakeFirstOrThrow();
+    assert.equal(counter.label, '10');
   });
 
   it('fails every waiting member when the shared commit fails', async () => {

@@ -108,12 +108,15 @@ class GroupCommitDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const lease = connection as Lease;
+    // Kysely rolls back when the commit fails, but by then the lease has ended and the
+    // connection may belong to another holder.
+    if (lease.finished) return;
     if (this.#group && this.database.native.inTransaction) {
       this.run(CompiledQuery.raw(`rollback to ${MEMBER}`), lease);
       this.run(CompiledQuery.raw(`release ${MEMBER}`), lease);
     }
     // This member's writes are gone, so the outcome of the others' commit does not concern it.
-    await this.#finish(connection as Lease).catch(() => undefined);
+    await this.#finish(lease).catch(() => undefined);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -180,6 +183,7 @@ class GroupCommitDriver implements Driver {
    * gets its result before that commit.
    */
   async #finish(lease: Lease): Promise<void> {
+    if (lease.finished) return;
     lease.finished = true;
     const group = this.#group;
     if (!group || !lease.joined) {
