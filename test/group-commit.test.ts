@@ -17,7 +17,7 @@ describe('SQLite group commit', () => {
   let file: string;
   let db: Kysely<Schema>;
   let native: SQLite.Database;
-  /** A second connection: it sees only what has been committed. */
+  /** A second connection, which reads only committed rows. */
   let observer: SQLite.Database;
   const commits: string[] = [];
   /** When set, the next COMMIT fails with this error instead of running. */
@@ -62,12 +62,12 @@ describe('SQLite group commit', () => {
   const committedLabels = (): string[] =>
     (observer.prepare('SELECT label FROM items ORDER BY id').all() as Array<{ label: string }>).map((row) => row.label);
 
-  it('returns from a transaction only after its rows are committed', async () => {
+  it('returns a transaction after its commit', async () => {
     await db.transaction().execute((trx) => trx.insertInto('items').values({ id: 1, label: 'one' }).execute());
     assert.deepEqual(committedLabels(), ['one']);
   });
 
-  it('returns from a write outside a transaction only after it is committed', async () => {
+  it('returns a lone write after its commit', async () => {
     await db.insertInto('items').values({ id: 2, label: 'two' }).execute();
     assert.deepEqual(committedLabels(), ['one', 'two']);
   });
@@ -83,7 +83,7 @@ describe('SQLite group commit', () => {
     assert.equal(committedLabels().filter((label) => label.startsWith('item ')).length, 20);
   });
 
-  it('undoes only the failing member of a group', async () => {
+  it('rolls back only the failing member', async () => {
     const results = await Promise.allSettled([
       db.transaction().execute((trx) => trx.insertInto('items').values({ id: 200, label: 'kept A' }).execute()),
       db.transaction().execute(async (trx) => {
@@ -102,17 +102,19 @@ describe('SQLite group commit', () => {
       ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
     );
     const labels = committedLabels();
-    assert.ok(labels.includes('kept A') && labels.includes('kept B'));
-    assert.ok(!labels.includes('undone') && !labels.includes('thrown'));
+    assert.ok(labels.includes('kept A'));
+    assert.ok(labels.includes('kept B'));
+    assert.ok(!labels.includes('undone'));
+    assert.ok(!labels.includes('thrown'));
   });
 
-  it('reads outside a group without opening a transaction', async () => {
+  it('runs a lone read without a transaction', async () => {
     const rows = await db.selectFrom('items').select('label').where('id', '=', 1).execute();
     assert.deepEqual(rows, [{ label: 'one' }]);
     assert.equal(native.inTransaction, false);
   });
 
-  it('fails a whole group when its commit fails', async () => {
+  it('fails the whole group on a failed commit', async () => {
     await db.insertInto('items').values({ id: 500, label: '0' }).execute();
     failNextCommit = new Error('disk I/O error (simulated)');
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -144,9 +146,9 @@ describe('SQLite group commit', () => {
     assert.equal(counter.label, '10');
   });
 
-  it('fails every waiting member when the shared commit fails', async () => {
-    // A second writer holding the write lock makes the group's BEGIN IMMEDIATE or COMMIT
-    // time out; no member may report success for rows that were never committed.
+  it('fails every member on a busy lock', async () => {
+    // A second writer holds the write lock, so the group's BEGIN IMMEDIATE times out. No
+    // member may report success for rows that were never committed.
     native.pragma('busy_timeout = 50');
     const blocker = new SQLite(file);
     blocker.prepare('BEGIN IMMEDIATE').run();
