@@ -102,10 +102,17 @@ export function makeCell(
   workload: string,
   params: Cell['params'],
   measured: Measurement,
-  figures: { deliveriesPerSecond: number; latencyMs?: LatencySummary; extra?: Record<string, unknown> },
+  figures: {
+    deliveriesPerSecond: number;
+    latencyMs?: LatencySummary;
+    extra?: Record<string, unknown>;
+    /** CPU time and deliveries to divide, when not the whole cell's. */
+    cpu?: { ms: number; deliveries: number };
+  },
 ): Cell {
   // Not a number (null in the JSON file) when nothing was delivered.
   const delivered = measured.ledger.delivered === 0 ? Number.NaN : measured.ledger.delivered;
+  const cpu = figures.cpu ?? { ms: measured.cpuMs, deliveries: delivered };
   return {
     contender: contender.id,
     variant: contender.variant,
@@ -113,7 +120,7 @@ export function makeCell(
     params,
     deliveriesPerSecond: figures.deliveriesPerSecond,
     latencyMs: figures.latencyMs ?? latency(measured.firsts),
-    cpuMsPerDelivery: Math.round((measured.cpuMs / delivered) * 1000) / 1000,
+    cpuMsPerDelivery: Math.round((cpu.ms / (cpu.deliveries || Number.NaN)) * 1000) / 1000,
     peakRssMiB: contenderRss(contender),
     ledger: measured.ledger,
     void: measured.ledger.missing > 0,
