@@ -146,6 +146,30 @@ describe('SQLite group commit', () => {
     assert.equal(counter.label, '10');
   });
 
+  it('commits after a holder that never joined', async () => {
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    const first = db.transaction().execute((trx) => trx.insertInto('items').values({ id: 600, label: 'waits' }).execute());
+    // This holder keeps the connection past the end of the turn, so the group's commit falls
+    // to it, and its only statement fails to prepare before joining the group.
+    const holder = db.connection().execute(async (connection) => {
+      await nextTurn();
+      await nextTurn();
+      await sql`SELEC 1`.execute(connection);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the first member never returned')), 2_000);
+    });
+
+    await assert.rejects(holder, /syntax error/);
+    try {
+      await Promise.race([first, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.ok(committedLabels().includes('waits'));
+  });
+
   it('fails every member on a busy lock', async () => {
     // A second writer holds the write lock, so the group's BEGIN IMMEDIATE times out. No
     // member may report success for rows that were never committed.

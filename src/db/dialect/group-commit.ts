@@ -14,7 +14,8 @@ import type { Database as SqliteConnection } from 'better-sqlite3';
 
 /** Maximum transactions per shared commit, which bounds how long the group's first member waits. */
 const MAX_GROUP_SIZE = 64;
-const MEMBER = 'group_member';
+/** The savepoint each member runs under inside the group's transaction. */
+const MEMBER_SAVEPOINT = 'group_member';
 
 /**
  * Kysely's SQLite dialect with group commit.
@@ -97,12 +98,12 @@ class GroupCommitDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const lease = connection as Lease;
     lease.inTransaction = true;
-    this.run(CompiledQuery.raw(`savepoint ${MEMBER}`), lease);
+    this.run(CompiledQuery.raw(`savepoint ${MEMBER_SAVEPOINT}`), lease);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const lease = connection as Lease;
-    this.run(CompiledQuery.raw(`release ${MEMBER}`), lease);
+    this.run(CompiledQuery.raw(`release ${MEMBER_SAVEPOINT}`), lease);
     await this.#finish(lease);
   }
 
@@ -112,8 +113,8 @@ class GroupCommitDriver implements Driver {
     // connection may belong to another holder.
     if (lease.finished) return;
     if (this.#group && this.database.native.inTransaction) {
-      this.run(CompiledQuery.raw(`rollback to ${MEMBER}`), lease);
-      this.run(CompiledQuery.raw(`release ${MEMBER}`), lease);
+      this.run(CompiledQuery.raw(`rollback to ${MEMBER_SAVEPOINT}`), lease);
+      this.run(CompiledQuery.raw(`release ${MEMBER_SAVEPOINT}`), lease);
     }
     // This member's writes are gone, so the outcome of the others' commit does not concern it.
     await this.#finish(lease).catch(() => undefined);
@@ -186,24 +187,27 @@ class GroupCommitDriver implements Driver {
     if (lease.finished) return;
     lease.finished = true;
     const group = this.#group;
-    if (!group || !lease.joined) {
-      this.#unlock();
-      return;
-    }
-    group.members += 1;
-    if (group.members >= MAX_GROUP_SIZE || group.commitDue) {
+    if (group && lease.joined) group.members += 1;
+
+    // A due commit is made by whoever ends a lease next, even one that failed before it
+    // joined (a statement that did not prepare), so the waiting members are not stranded.
+    if (group && (group.commitDue || group.members >= MAX_GROUP_SIZE)) {
       try {
         this.#commit(group);
+      } catch (error) {
+        if (lease.joined) throw error;
       } finally {
         this.#unlock();
       }
       return;
     }
+
+    this.#unlock();
+    if (!group || !lease.joined) return;
     if (!group.scheduled) {
       group.scheduled = true;
       setImmediate(() => this.#commitWhenFree(group));
     }
-    this.#unlock();
     await group.committed;
   }
 
