@@ -3,8 +3,8 @@
  * runs the same cells on an older build (for example one compiled from `git archive` of
  * main) and on this checkout's dist/main.js. It alternates the builds over several rounds,
  * so load from other processes falls on both alike, and prints one line per cell.
- * Usage: `tsx bench/compare.ts OLD_MAIN_JS [ROUNDS] [RATES]`, RATES a comma-separated list
- * of events per second offered through the API after the drain (default 300).
+ * Usage: `tsx bench/compare.ts OLD_MAIN_JS [ROUNDS] [RATES]`. RATES is a comma-separated list
+ * of events per second offered through the API after the drain, 300 when missing.
  */
 import os from 'node:os';
 import path from 'node:path';

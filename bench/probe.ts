@@ -52,13 +52,15 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
 async function main(): Promise<void> {
   if (!flags['no-build']) {
     const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build:server failed');
+    if (build.status !== 0) throw new Error('npm run build:server failed; fix the compile errors above and run again');
   }
+
   const pinning = pinningFor(true);
   if (pinning.driver) await pinProcess(process.pid, pinning.driver);
   const receivers = await Receivers.start(1, pinning.driver);
   const workDir = fs.mkdtempSync(path.join(ROOT, 'bench/results/.probe-'));
   const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, graceMs: profile.graceMs, progress };
+
   const profileDir = flags['cpu-prof'] ? path.resolve(flags['cpu-prof']) : undefined;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const databaseUrl = flags.postgres ? createBenchDatabase() : undefined;
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });
+
   try {
     await service.start(receivers.urls);
     const backlog = Number(flags.backlog);
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     fs.rmSync(workDir, { recursive: true, force: true });
     if (databaseUrl) dropBenchDatabase(databaseUrl);
   }
+
   progress(`service log: ${service.logFile}`);
   if (profileDir) progress(`CPU profiles in ${profileDir}`);
 }
