@@ -7,6 +7,7 @@ import * as followRedirects from './migrations/002_follow_redirects.js';
 import * as deliveryEngine from './migrations/003_delivery_engine.js';
 import * as sessions from './migrations/004_sessions.js';
 import * as multiWorker from './migrations/005_multi_worker.js';
+import * as partialQueueIndexes from './migrations/006_partial_queue_indexes.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '003_delivery_engine': deliveryEngine,
   '004_sessions': sessions,
   '005_multi_worker': multiWorker,
+  '006_partial_queue_indexes': partialQueueIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -3,6 +3,7 @@ import { formatDuration } from '../config/duration.js';
 import { WEBHOOK_DISABLED } from '../events/catalog.js';
 import { recordEvent } from '../events/service.js';
 import type { Logger } from '../observability/logger.js';
+import { IS_PENDING } from './queue-terms.js';
 
 export interface AutoDisableOptions {
   /** A webhook whose attempts have all failed for this long is deactivated. */
@@ -73,7 +74,7 @@ export class AutoDisabler {
         .updateTable('deliveries')
         .set({ status: 'skipped', completed_at: now, updated_at: now })
         .where('webhook_id', '=', webhook.id)
-        .where('status', '=', 'pending')
+        .where(IS_PENDING)
         .executeTakeFirst();
       const event = await recordEvent(trx, {
         type: WEBHOOK_DISABLED,

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
+import { IS_FINISHED } from './queue-terms.js';
 
 export interface RetentionOptions {
   /** Age after which rows are deleted. */
@@ -45,7 +46,7 @@ export class RetentionPruner {
         this.db
           .selectFrom('deliveries')
           .select('id')
-          .where('status', 'in', ['succeeded', 'skipped'])
+          .where(IS_FINISHED)
           .where('completed_at', '<', cutoff),
       (ids) => this.db.deleteFrom('deliveries').where('id', 'in', ids)),
       events: await this.#inBatches(() =>

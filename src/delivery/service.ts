@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { AttemptRow, DeliveryStatus } from '../db/schema.js';
 import { AppError, notFound } from '../errors.js';
+import { IS_OPEN } from './queue-terms.js';
 
 export interface DeliverySummary {
   id: string;
@@ -140,18 +141,20 @@ export class DeliveryService {
 
     const head = await this.#summaries()
       .where('deliveries.webhook_id', '=', webhookId)
-      .where('deliveries.status', 'in', ['pending', 'delivering'])
+      .where(IS_OPEN)
       .orderBy('deliveries.id')
       .limit(1)
       .executeTakeFirst();
     const ordered = webhook.is_ordered === 1;
     let heldBack = 0;
     if (ordered && head) {
+      // Nothing behind the head of an ordered webhook is claimed, so every unfinished
+      // delivery after it is pending and held back.
       const count = await this.db
         .selectFrom('deliveries')
         .select((eb) => eb.fn.countAll<number>().as('count'))
         .where('webhook_id', '=', webhookId)
-        .where('status', '=', 'pending')
+        .where(IS_OPEN)
         .where('id', '>', head.id)
         .executeTakeFirstOrThrow();
       heldBack = Number(count.count);
@@ -167,7 +170,7 @@ export class DeliveryService {
       .select('deliveries.id')
       .where('deliveries.webhook_id', '=', webhookId)
       .where('webhooks.is_ordered', '=', 1)
-      .where('deliveries.status', 'in', ['pending', 'delivering'])
+      .where(IS_OPEN)
       .orderBy('deliveries.id')
       .limit(1)
       .executeTakeFirst();

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
+import { IS_DELIVERING } from './queue-terms.js';
 
 export interface ClaimedDelivery {
   readonly id: string;
@@ -187,7 +188,7 @@ export class DeliveryStore {
         next_attempt_at: now,
         updated_at: now,
       })
-      .where('status', '=', 'delivering')
+      .where(IS_DELIVERING)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
@@ -197,7 +198,7 @@ export class DeliveryStore {
     const result = await this.db
       .updateTable('deliveries')
       .set({ status: 'pending', lease_until: null, lease_owner: null, updated_at: now })
-      .where('status', '=', 'delivering')
+      .where(IS_DELIVERING)
       .where('lease_until', '<', now)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
@@ -205,14 +206,18 @@ export class DeliveryStore {
 
   /** Returns the earliest due time among pending deliveries, or undefined when none are pending. */
   async nextDueAt(): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .select('next_attempt_at')
-      .where('status', '=', 'pending')
-      .orderBy('next_attempt_at')
-      .limit(1)
-      .executeTakeFirst();
-    return row === undefined ? undefined : Number(row.next_attempt_at);
+    // One index seek per webhook in deliveries_pending, whose rows are ordered by due time
+    // within each webhook; there is no index on the due time alone to keep up to date.
+    const result = await sql<{ due: number | string | null }>`
+      SELECT min((
+        SELECT next_attempt_at FROM deliveries
+        WHERE deliveries.webhook_id = webhooks.id AND deliveries.status = 'pending'
+        ORDER BY next_attempt_at
+        LIMIT 1
+      )) AS due
+      FROM webhooks`.execute(this.db);
+    const due = result.rows[0]?.due;
+    return due === null || due === undefined ? undefined : Number(due);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { WebhookRow } from '../db/schema.js';
 import { generateSecret } from '../delivery/signature.js';
+import { IS_PENDING } from '../delivery/queue-terms.js';
 import type { DeliverySender } from '../delivery/sender.js';
 import { sendTargetOf } from '../delivery/targets.js';
 import { AppError, invalid, notFound } from '../errors.js';
@@ -210,7 +211,7 @@ export class WebhookService {
           .updateTable('deliveries')
           .set({ status: 'skipped', completed_at: changes.updated_at, updated_at: changes.updated_at })
           .where('webhook_id', '=', id)
-          .where('status', '=', 'pending')
+          .where(IS_PENDING)
           .execute();
       }
     });
