@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import { PreparedQuery } from '../db/prepared.js';
 import type { Role, TokenScope, UserRow } from '../db/schema.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -165,14 +166,8 @@ export class AuthService {
   /** Returns the active user that owns an unexpired token, or undefined. */
   async authenticate(token: string): Promise<Principal | undefined> {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['users.id', 'users.email', 'users.role', 'api_tokens.scope'])
-      .where('api_tokens.token_hash', '=', hashToken(token))
-      .where('api_tokens.expires_at', '>', this.now())
-      .where('users.is_active', '=', 1)
-      .executeTakeFirst();
+    const { rows } = await TOKEN_OWNER.execute(this.db, hashToken(token), this.now());
+    const row = rows[0];
     return row ? { id: row.id, email: row.email, role: row.role, scope: row.scope } : undefined;
   }
 
@@ -311,3 +306,16 @@ export class AuthService {
     return Number(result.numDeletedRows);
   }
 }
+
+/** The active user that owns a token, by the token's hash, while the token is unexpired. */
+const TOKEN_OWNER = new PreparedQuery<[tokenHash: string, now: number], Principal>(
+  2,
+  (db, tokenHash, now) =>
+    db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select(['users.id', 'users.email', 'users.role', 'api_tokens.scope'])
+      .where('api_tokens.token_hash', '=', tokenHash)
+      .where('api_tokens.expires_at', '>', now)
+      .where('users.is_active', '=', 1),
+);

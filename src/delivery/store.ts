@@ -3,6 +3,7 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
+import { PreparedQuery } from '../db/prepared.js';
 import { newId } from '../ids.js';
 import { IS_DELIVERING } from './queue-terms.js';
 
@@ -122,30 +123,24 @@ export class DeliveryStore {
       const kept: AttemptRecord[] = [];
       for (const record of records) {
         const done = record.status !== 'pending';
-        const result = await trx
-          .updateTable('deliveries')
-          .set({
-            status: record.status,
-            attempt_count: record.attemptNumber,
-            next_attempt_at: record.nextAttemptAt ?? record.finishedAt,
-            next_trigger: 'automatic',
-            lease_until: null,
-            lease_owner: null,
-            last_status_code: record.statusCode,
-            last_error: record.error,
-            updated_at: record.finishedAt,
-            completed_at: done ? record.finishedAt : null,
-          })
-          .where('id', '=', record.deliveryId)
-          .where('status', '=', 'delivering')
-          .where('lease_owner', '=', this.leaseOwner)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) kept.push(record);
+        const result = await WRITE_RESULT.execute(
+          trx,
+          record.status,
+          record.attemptNumber,
+          record.nextAttemptAt ?? record.finishedAt,
+          record.statusCode,
+          record.error,
+          record.finishedAt,
+          done ? record.finishedAt : null,
+          record.deliveryId,
+          this.leaseOwner,
+        );
+        if (Number(result.numAffectedRows) === 1) kept.push(record);
       }
 
       for (let start = 0; start < kept.length; start += ATTEMPT_INSERT_CHUNK) {
         const chunk = kept.slice(start, start + ATTEMPT_INSERT_CHUNK);
-        await trx.insertInto('delivery_attempts').values(chunk.map(toAttemptRow)).execute();
+        await insertAttempts(chunk.length).execute(trx, ...chunk.flatMap(toAttemptValues));
       }
 
       await lockWebhooks(trx, kept, this.dialect.updateLockClause);
@@ -268,21 +263,91 @@ async function lockWebhooks(
   await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
-function toAttemptRow(record: AttemptRecord) {
-  return {
-    id: newId('att'),
-    delivery_id: record.deliveryId,
-    webhook_id: record.webhookId,
-    attempt_number: record.attemptNumber,
-    trigger: record.trigger,
-    started_at: record.startedAt,
-    duration_ms: record.durationMs,
-    status_code: record.statusCode,
-    error_kind: record.errorKind,
-    error: record.error,
-    request_headers: JSON.stringify(record.requestHeaders),
-    response_excerpt: record.excerpt,
-  };
+/** Writes an attempt's result to its delivery, if this store still holds the delivery's lease. */
+const WRITE_RESULT = new PreparedQuery<
+  [
+    status: DeliveryStatus,
+    attemptCount: number,
+    nextAttemptAt: number,
+    statusCode: number | null,
+    error: string | null,
+    updatedAt: number,
+    completedAt: number | null,
+    id: string,
+    leaseOwner: string,
+  ],
+  never
+>(9, (db, status, attemptCount, nextAttemptAt, statusCode, error, updatedAt, completedAt, id, leaseOwner) =>
+  db
+    .updateTable('deliveries')
+    .set({
+      status,
+      attempt_count: attemptCount,
+      next_attempt_at: nextAttemptAt,
+      next_trigger: 'automatic',
+      lease_until: null,
+      lease_owner: null,
+      last_status_code: statusCode,
+      last_error: error,
+      updated_at: updatedAt,
+      completed_at: completedAt,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'delivering')
+    .where('lease_owner', '=', leaseOwner),
+);
+
+const ATTEMPT_COLUMNS = [
+  'id',
+  'delivery_id',
+  'webhook_id',
+  'attempt_number',
+  'trigger',
+  'started_at',
+  'duration_ms',
+  'status_code',
+  'error_kind',
+  'error',
+  'request_headers',
+  'response_excerpt',
+] as const;
+
+/** The values of one attempt row, in the order of ATTEMPT_COLUMNS. */
+function toAttemptValues(record: AttemptRecord): unknown[] {
+  return [
+    newId('att'),
+    record.deliveryId,
+    record.webhookId,
+    record.attemptNumber,
+    record.trigger,
+    record.startedAt,
+    record.durationMs,
+    record.statusCode,
+    record.errorKind,
+    record.error,
+    JSON.stringify(record.requestHeaders),
+    record.excerpt,
+  ];
+}
+
+const attemptInserts = new Map<number, PreparedQuery<unknown[], never>>();
+
+/** An insert of `rows` attempt rows, prepared once for each row count. */
+function insertAttempts(rows: number): PreparedQuery<unknown[], never> {
+  let query = attemptInserts.get(rows);
+  if (!query) {
+    query = new PreparedQuery<unknown[], never>(rows * ATTEMPT_COLUMNS.length, (db, ...values) =>
+      db.insertInto('delivery_attempts').values(
+        Array.from({ length: rows }, (_, row) =>
+          Object.fromEntries(
+            ATTEMPT_COLUMNS.map((column, at) => [column, values[row * ATTEMPT_COLUMNS.length + at]]),
+          ) as never,
+        ),
+      ),
+    );
+    attemptInserts.set(rows, query);
+  }
+  return query;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Principal } from '../auth/service.js';
 import type { Db } from '../db/database.js';
+import { PreparedQuery } from '../db/prepared.js';
 import type { Database, ReportRow, ReportStatus } from '../db/schema.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import type { ReportEventType } from '../events/catalog.js';
@@ -175,26 +176,31 @@ export class ReportService {
       }
 
       const changes = transition.apply(current, now);
-      const result = await trx
-        .updateTable('reports')
-        .set(changes)
-        .where('id', '=', id)
-        .where('status', '=', current.status)
-        .where('approved_stages', '=', current.approved_stages)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) {
+      const next: ReportRow = { ...current, ...changes };
+      const result = await WRITE_TRANSITION.execute(
+        trx,
+        next.status,
+        next.approved_stages,
+        next.submitted_by,
+        next.rejection_reason,
+        next.completed_at,
+        next.updated_at,
+        id,
+        current.status,
+        current.approved_stages,
+      );
+      if (Number(result.numAffectedRows) !== 1) {
         throw new AppError('conflict', `Report ${id} changed during the request; try again.`);
       }
 
-      const updated: ReportRow = { ...current, ...changes };
       const event = await recordEvent(trx, {
         type: transition.event,
-        body: transition.body(updated, now),
+        body: transition.body(next, now),
         requestId: actor.requestId,
         now,
         firstDelayMs: this.options.firstDelayMs,
       });
-      return { report: updated, deliveries: event.deliveryCount };
+      return { report: next, deliveries: event.deliveryCount };
     });
 
     if (deliveries > 0) this.options.onDeliveriesCreated();
@@ -202,7 +208,7 @@ export class ReportService {
   }
 
   async #load(db: Db | Transaction<Database>, id: string): Promise<ReportRow> {
-    const row = await db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await LOAD_REPORT.execute(db, id)).rows[0];
     if (!row) throw notFound('report', id);
     return row;
   }
@@ -234,3 +240,40 @@ function requireText(value: string, field: string, max = 200): string {
   if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
   return text;
 }
+
+const LOAD_REPORT = new PreparedQuery<[id: string], ReportRow>(1, (db, id) =>
+  db.selectFrom('reports').selectAll().where('id', '=', id),
+);
+
+/**
+ * Writes every column a transition may change, on the condition that the report is still in
+ * the state the transition was decided from; a concurrent transition makes it match no row.
+ */
+const WRITE_TRANSITION = new PreparedQuery<
+  [
+    status: ReportStatus,
+    approvedStages: number,
+    submittedBy: string | null,
+    rejectionReason: string | null,
+    completedAt: number | null,
+    updatedAt: number,
+    id: string,
+    fromStatus: ReportStatus,
+    fromStages: number,
+  ],
+  never
+>(9, (db, status, approvedStages, submittedBy, rejectionReason, completedAt, updatedAt, id, fromStatus, fromStages) =>
+  db
+    .updateTable('reports')
+    .set({
+      status,
+      approved_stages: approvedStages,
+      submitted_by: submittedBy,
+      rejection_reason: rejectionReason,
+      completed_at: completedAt,
+      updated_at: updatedAt,
+    })
+    .where('id', '=', id)
+    .where('status', '=', fromStatus)
+    .where('approved_stages', '=', fromStages),
+);
