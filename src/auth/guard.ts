@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import type { App } from '../http/server.js';
+import { bindLogFields } from '../observability/request-log.js';
 import { assertCsrfToken, assertSameOrigin, isSafeMethod } from './csrf.js';
 import type { AuthService, Principal } from './service.js';
 import type { ActiveSession, SessionService } from './sessions.js';
@@ -57,8 +58,7 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
     }
 
     request.principal = principal;
-    request.log = request.log.child({ user_id: principal.id, role: principal.role });
-    reply.log = request.log;
+    bindLogFields(request, { user_id: principal.id, role: principal.role });
     if (request.browserSession && !isSafeMethod(request.method)) {
       try {
         assertSameOrigin(request, publicOrigin);

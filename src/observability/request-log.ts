@@ -1,16 +1,19 @@
+import type { FastifyRequest } from 'fastify';
+import type { Bindings } from 'pino';
 import type { App } from '../http/server.js';
+import type { Logger } from './logger.js';
 
 /**
  * Binds the route and method to each request's logger, so every line a request writes
  * carries them next to `request_id`, and writes one line per finished request with its
- * status and duration. Register it before the auth guard: the guard adds `user_id` and
- * `role` to this child logger, so the closing line carries them too.
+ * status and duration. The auth guard adds `user_id` and `role` the same way, so the closing
+ * line carries them too. Fastify makes a child logger for every request, and the fields are
+ * added to that logger in place: two more children per request showed in the CPU profile.
  */
 export function registerRequestLogging(app: App): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
-    request.log = request.log.child({ method: request.method, ...(route ? { route } : {}) });
-    reply.log = request.log;
+    bindLogFields(request, { method: request.method, ...(route ? { route } : {}) });
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -22,4 +25,9 @@ export function registerRequestLogging(app: App): void {
     if (reply.statusCode >= 500) request.log.error(fields, 'request completed');
     else request.log.info(fields, 'request completed');
   });
+}
+
+/** Adds fields to every later line of the request's logger, which is pino's child logger. */
+export function bindLogFields(request: FastifyRequest, fields: Bindings): void {
+  (request.log as Logger).setBindings(fields);
 }
