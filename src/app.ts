@@ -36,7 +36,11 @@ import { registerWebhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
 import { registerConsoleRoutes } from './web/routes.js';
 
-/** Maximum sleep of the delivery worker between checks for due deliveries. */
+/**
+ * Connections of the worker's own PostgreSQL pool. Claims run one at a time, and result
+ * writes and lease reaping may run beside a claim.
+ */
+const WORKER_POOL_SIZE = 3;
 
 export interface ServiceOptions {
   readonly logger?: Logger;
@@ -111,8 +115,17 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const sender = new DeliverySender(outbound);
   const metrics = new ServiceMetrics(db);
   const workerLog = logger.child({ component: 'worker' });
-  const store = new DeliveryStore(db, dialect);
-  const worker = new DeliveryWorker(db, store, sender, workerLog, {
+  const sends = config.role !== 'api';
+  // On PostgreSQL the worker gets connections of its own when the process also serves the
+  // API: in one shared pool, its claims and result writes queued behind every pending API
+  // request, and under load deliveries nearly stopped while events kept arriving. SQLite
+  // has one connection, whose group commit serves everyone in turn.
+  const workerDb =
+    sends && config.role !== 'worker' && config.database.dialect === 'postgres'
+      ? openDatabase({ ...config.database, poolSize: WORKER_POOL_SIZE }, logger)
+      : db;
+  const store = new DeliveryStore(workerDb, dialect);
+  const worker = new DeliveryWorker(workerDb, store, sender, workerLog, {
     maxInFlight: config.webhook.maxInFlight,
     endpointConcurrency: config.webhook.endpointConcurrency,
     retryScheduleMs: config.webhook.retryScheduleMs,
@@ -122,7 +135,6 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     pollIntervalMs: config.webhook.pollIntervalMs,
     onAttempt: (outcome) => metrics.recordAttempt(outcome),
   });
-  const sends = config.role !== 'api';
 
   // Called after commits: wakes this process's worker, if it runs one, and notifies the
   // workers of other processes. A lost notification delays work by one poll interval.
@@ -237,6 +249,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       await subscription?.close();
       if (sends) await worker.stop(graceMs);
       await outbound.close();
+      if (workerDb !== db) await workerDb.destroy();
       await db.destroy();
     },
   };
