@@ -35,6 +35,45 @@ function loggerOptions(level: LogLevel): pino.LoggerOptions {
   };
 }
 
+/** Bytes of log lines collected before they are written to standard output in one write. */
+const CONSOLE_BUFFER_BYTES = 4096;
+/** Maximum time a line waits in that buffer when fewer lines arrive. */
+const CONSOLE_FLUSH_MS = 50;
+
+/** Standard-output destinations whose buffered lines are written when the process exits. */
+const flushAtExit = new Set<ReturnType<typeof pino.destination>>();
+
+/**
+ * Creates standard output as a log destination: lines collect up to CONSOLE_BUFFER_BYTES, or
+ * for at most CONSOLE_FLUSH_MS, and go out in one synchronous write. In a CPU profile of the
+ * service pinned to one core, asynchronous writes took about a fifth of the API's samples,
+ * and these writes under 1%. Each asynchronous write goes to a thread-pool thread, which
+ * then competes with the event loop for the same core.
+ */
+function standardOutput(): pino.DestinationStream {
+  const destination = pino.destination({
+    dest: 1,
+    sync: true,
+    minLength: CONSOLE_BUFFER_BYTES,
+    periodicFlush: CONSOLE_FLUSH_MS,
+  });
+  // An exit without the shutdown path (an uncaught error, process.exit) still writes the
+  // buffered lines; only SIGKILL loses them.
+  if (flushAtExit.size === 0) process.once('exit', flushAllAtExit);
+  flushAtExit.add(destination);
+  return destination;
+}
+
+function flushAllAtExit(): void {
+  for (const destination of flushAtExit) {
+    try {
+      destination.flushSync();
+    } catch {
+      // Standard output is closed or full, and there is nowhere left to report that.
+    }
+  }
+}
+
 /** Creates a logger that writes JSON lines to one destination, standard output by default. */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(loggerOptions(level), destination);
@@ -55,7 +94,7 @@ export interface Logging {
 export function createLogging(
   level: LogLevel,
   files: LogFilesConfig | undefined,
-  console: pino.DestinationStream = pino.destination({ dest: 1, sync: false }),
+  console: pino.DestinationStream = standardOutput(),
 ): Logging {
   if (files === undefined) {
     const logger = createLogger(level, console);
