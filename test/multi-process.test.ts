@@ -107,15 +107,27 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
 
     const received = () => receivers.reduce((sum, receiver) => sum + receiver.requests.length, 0);
     await eventually(async () => (received() >= KILL_AFTER_REQUESTS ? true : undefined), 60_000, 'deliveries before the kill');
+    // The deliveries leased to the victim: sent or about to be sent, result not yet written.
+    // The victim is stopped while they are read, so the kill cannot fall between its
+    // write-back and its next claim, when it has none.
+    const heldByVictim = () =>
+      db
+        .selectFrom('deliveries')
+        .select(['event_id', 'webhook_id'])
+        .where('status', '=', 'delivering')
+        .where('lease_owner', 'like', `%/${victim.child.pid}/wrk_%`)
+        .execute();
+    let heldAtKill: Awaited<ReturnType<typeof heldByVictim>> = [];
+    for (let tries = 0; heldAtKill.length === 0 && tries < 100; tries++) {
+      victim.child.kill('SIGSTOP');
+      heldAtKill = await heldByVictim();
+      if (heldAtKill.length === 0) {
+        victim.child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
     assert.equal(await victim.kill('SIGKILL'), 'SIGKILL');
-    // Everything the victim still held: sent or about to be sent, result not yet written.
-    const heldAtKill = await db
-      .selectFrom('deliveries')
-      .select(['event_id', 'webhook_id'])
-      .where('status', '=', 'delivering')
-      .where('lease_owner', 'like', `%/${victim.child.pid}/wrk_%`)
-      .execute();
-    assert.ok(heldAtKill.length > 0, 'the victim had no delivery in flight when it was killed');
+    assert.ok(heldAtKill.length > 0, 'the victim had no delivery in flight in 100 looks before the kill');
     const inFlightAtKill = new Set(heldAtKill.map((row) => `${row.webhook_id} ${row.event_id}`));
 
     await flows;
