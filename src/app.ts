@@ -117,9 +117,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const workerLog = logger.child({ component: 'worker' });
   const sends = config.role !== 'api';
   // On PostgreSQL the worker gets connections of its own when the process also serves the
-  // API: in one shared pool, its claims and result writes queued behind every pending API
-  // request, and under load deliveries nearly stopped while events kept arriving. SQLite
-  // has one connection, whose group commit serves everyone in turn.
+  // API. In one shared pool its claims and result writes queued behind every pending API
+  // request, so under load deliveries nearly stopped. SQLite keeps its one connection.
   const workerDb =
     sends && config.role !== 'worker' && config.database.dialect === 'postgres'
       ? openDatabase({ ...config.database, poolSize: WORKER_POOL_SIZE }, logger)

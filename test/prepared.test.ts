@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PreparedQuery } from '../src/db/prepared.js';
+import { PreparedInsert, PreparedQuery } from '../src/db/prepared.js';
 import { openTestDatabase, type OpenTestDatabase } from './helpers/database.js';
 
 describe('prepared queries', () => {
@@ -66,6 +66,30 @@ describe('prepared queries', () => {
 
     assert.equal(hit.numAffectedRows, 1n);
     assert.equal(miss.numAffectedRows, 0n);
+  });
+
+  it('inserts rows in chunks with constants', async () => {
+    const { db } = database;
+    const insert = new PreparedInsert('events', ['id', 'created_at'], 2, { type: 'chunked', payload: '{}', request_id: null });
+    const rows = [1, 2, 3, 4, 5].map((n) => [`evt_chunk_${n}`, n]);
+
+    await insert.execute(db, rows);
+    await insert.execute(db, []);
+
+    const stored = await db
+      .selectFrom('events')
+      .select(['id', 'type', 'created_at'])
+      .where('type', '=', 'chunked')
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      stored.map((row) => row.id),
+      rows.map((row) => row[0]),
+    );
+    assert.deepEqual(
+      stored.map((row) => Number(row.created_at)),
+      [1, 2, 3, 4, 5],
+    );
   });
 
   it('rejects a build that drops a value', async () => {

@@ -64,3 +64,43 @@ export class PreparedQuery<Values extends readonly unknown[], Row> {
     return template;
   }
 }
+
+/**
+ * An insert of rows with fixed columns into one table, one statement for up to `maxRows`
+ * rows, prepared once for each row count. `constants` are columns that every row gets with
+ * the same value.
+ */
+export class PreparedInsert {
+  readonly #byRowCount = new Map<number, PreparedQuery<unknown[], never>>();
+
+  constructor(
+    private readonly table: keyof Database,
+    private readonly columns: readonly string[],
+    private readonly maxRows: number,
+    private readonly constants: Readonly<Record<string, unknown>> = {},
+  ) {}
+
+  /** Inserts `rows`, each a list of values in the order of `columns`. */
+  async execute(db: Kysely<Database>, rows: readonly (readonly unknown[])[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += this.maxRows) {
+      const chunk = rows.slice(start, start + this.maxRows);
+      await this.#query(chunk.length).execute(db, ...chunk.flat());
+    }
+  }
+
+  #query(rowCount: number): PreparedQuery<unknown[], never> {
+    const known = this.#byRowCount.get(rowCount);
+    if (known) return known;
+
+    const width = this.columns.length;
+    const query = new PreparedQuery<unknown[], never>(rowCount * width, (db, ...slots) => {
+      const rows = Array.from({ length: rowCount }, (_, row) => {
+        const values = this.columns.map((column, at) => [column, slots[row * width + at]]);
+        return { ...this.constants, ...Object.fromEntries(values) };
+      });
+      return db.insertInto(this.table).values(rows as never);
+    });
+    this.#byRowCount.set(rowCount, query);
+    return query;
+  }
+}

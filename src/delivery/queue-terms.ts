@@ -2,9 +2,9 @@ import { sql, type SqlBool } from 'kysely';
 
 /*
  * Status terms of the deliveries queue. The queue's indexes are partial (migration 006), and
- * SQLite reads a partial index only for a query whose WHERE clause contains the index's own
- * term. The terms are written here once, as literals, so each query contains the same term as
- * its index and each statement text keeps one plan.
+ * SQLite reads a partial index only for a query whose WHERE clause contains the index's term.
+ * The same term with its value bound as a parameter also matches, since SQLite plans with
+ * the bound value. The terms are kept here once, so each query and its index name the same rows.
  */
 
 /** Waiting for an attempt: the rows of the deliveries_pending index. */

@@ -3,7 +3,7 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
-import { PreparedQuery } from '../db/prepared.js';
+import { PreparedInsert, PreparedQuery } from '../db/prepared.js';
 import { newId } from '../ids.js';
 import { IS_DELIVERING } from './queue-terms.js';
 
@@ -138,10 +138,7 @@ export class DeliveryStore {
         if (Number(result.numAffectedRows) === 1) kept.push(record);
       }
 
-      for (let start = 0; start < kept.length; start += ATTEMPT_INSERT_CHUNK) {
-        const chunk = kept.slice(start, start + ATTEMPT_INSERT_CHUNK);
-        await insertAttempts(chunk.length).execute(trx, ...chunk.flatMap(toAttemptValues));
-      }
+      await INSERT_ATTEMPTS.execute(trx, kept.map(toAttemptValues));
 
       await lockWebhooks(trx, kept, this.dialect.updateLockClause);
       await skipRetriesOfInactiveWebhooks(trx, kept);
@@ -202,7 +199,7 @@ export class DeliveryStore {
   /** Returns the earliest due time among pending deliveries, or undefined when none are pending. */
   async nextDueAt(): Promise<number | undefined> {
     // One index seek per webhook in deliveries_pending, whose rows are ordered by due time
-    // within each webhook; there is no index on the due time alone to keep up to date.
+    // within each webhook. No index on the due time alone is kept, so none costs writes.
     const result = await sql<{ due: number | string | null }>`
       SELECT min((
         SELECT next_attempt_at FROM deliveries
@@ -263,7 +260,7 @@ async function lockWebhooks(
   await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
-/** Writes an attempt's result to its delivery, if this store still holds the delivery's lease. */
+/** Writes an attempt's result to its delivery, provided this store still owns the delivery's lease. */
 const WRITE_RESULT = new PreparedQuery<
   [
     status: DeliveryStatus,
@@ -297,22 +294,26 @@ const WRITE_RESULT = new PreparedQuery<
     .where('lease_owner', '=', leaseOwner),
 );
 
-const ATTEMPT_COLUMNS = [
-  'id',
-  'delivery_id',
-  'webhook_id',
-  'attempt_number',
-  'trigger',
-  'started_at',
-  'duration_ms',
-  'status_code',
-  'error_kind',
-  'error',
-  'request_headers',
-  'response_excerpt',
-] as const;
+const INSERT_ATTEMPTS = new PreparedInsert(
+  'delivery_attempts',
+  [
+    'id',
+    'delivery_id',
+    'webhook_id',
+    'attempt_number',
+    'trigger',
+    'started_at',
+    'duration_ms',
+    'status_code',
+    'error_kind',
+    'error',
+    'request_headers',
+    'response_excerpt',
+  ],
+  ATTEMPT_INSERT_CHUNK,
+);
 
-/** The values of one attempt row, in the order of ATTEMPT_COLUMNS. */
+/** Lists the values of one attempt row, in the column order of INSERT_ATTEMPTS. */
 function toAttemptValues(record: AttemptRecord): unknown[] {
   return [
     newId('att'),
@@ -328,26 +329,6 @@ function toAttemptValues(record: AttemptRecord): unknown[] {
     JSON.stringify(record.requestHeaders),
     record.excerpt,
   ];
-}
-
-const attemptInserts = new Map<number, PreparedQuery<unknown[], never>>();
-
-/** An insert of `rows` attempt rows, prepared once for each row count. */
-function insertAttempts(rows: number): PreparedQuery<unknown[], never> {
-  let query = attemptInserts.get(rows);
-  if (!query) {
-    query = new PreparedQuery<unknown[], never>(rows * ATTEMPT_COLUMNS.length, (db, ...values) =>
-      db.insertInto('delivery_attempts').values(
-        Array.from({ length: rows }, (_, row) =>
-          Object.fromEntries(
-            ATTEMPT_COLUMNS.map((column, at) => [column, values[row * ATTEMPT_COLUMNS.length + at]]),
-          ) as never,
-        ),
-      ),
-    );
-    attemptInserts.set(rows, query);
-  }
-  return query;
 }
 
 /**

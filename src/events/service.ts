@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { PreparedQuery } from '../db/prepared.js';
+import { PreparedInsert, PreparedQuery } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { newId } from '../ids.js';
 
@@ -44,14 +44,12 @@ export async function recordEvent(
     (JSON.parse(webhook.event_types) as string[]).includes(type),
   );
 
-  for (let start = 0; start < subscribers.length; start += DELIVERY_INSERT_CHUNK) {
-    const chunk = subscribers.slice(start, start + DELIVERY_INSERT_CHUNK);
-    const values = chunk.flatMap((webhook) => {
-      const active = webhook.is_active === 1;
-      return [newId('dlv'), id, webhook.id, active ? 'pending' : 'skipped', now + firstDelayMs, now, active ? null : now];
-    });
-    await insertDeliveries(chunk.length).execute(trx, ...values);
-  }
+  const rows = subscribers.map((webhook) => {
+    const active = webhook.is_active === 1;
+    const status = active ? 'pending' : 'skipped';
+    return [newId('dlv'), id, webhook.id, status, now + firstDelayMs, now, now, active ? null : now];
+  });
+  await INSERT_DELIVERIES.execute(trx, rows);
   const active = subscribers.filter((webhook) => webhook.is_active === 1).length;
   return { id, type, deliveryCount: active };
 }
@@ -67,38 +65,10 @@ const LIST_WEBHOOKS = new PreparedQuery<[], { id: string; event_types: string; i
   db.selectFrom('webhooks').select(['id', 'event_types', 'is_active']),
 );
 
-/** Rows per delivery insert: 64 rows of 7 values stay far below either database's limit. */
-const DELIVERY_INSERT_CHUNK = 64;
-/** Values per delivery row, in the order recordEvent passes them. */
-const DELIVERY_VALUES = 7;
-const deliveryInserts = new Map<number, PreparedQuery<unknown[], never>>();
-
-/** An insert of `rows` new deliveries, prepared once for each row count. */
-function insertDeliveries(rows: number): PreparedQuery<unknown[], never> {
-  let query = deliveryInserts.get(rows);
-  if (!query) {
-    query = new PreparedQuery<unknown[], never>(rows * DELIVERY_VALUES, (db, ...values) =>
-      db.insertInto('deliveries').values(
-        Array.from({ length: rows }, (_, row) => {
-          const value = (at: number): never => values[row * DELIVERY_VALUES + at] as never;
-          return {
-            id: value(0),
-            event_id: value(1),
-            webhook_id: value(2),
-            status: value(3),
-            attempt_count: 0,
-            next_attempt_at: value(4),
-            lease_until: null,
-            last_status_code: null,
-            last_error: null,
-            created_at: value(5),
-            updated_at: value(5),
-            completed_at: value(6),
-          };
-        }),
-      ),
-    );
-    deliveryInserts.set(rows, query);
-  }
-  return query;
-}
+/** New deliveries, up to 64 rows of 8 values per statement: far below either database's parameter limit. */
+const INSERT_DELIVERIES = new PreparedInsert(
+  'deliveries',
+  ['id', 'event_id', 'webhook_id', 'status', 'next_attempt_at', 'created_at', 'updated_at', 'completed_at'],
+  64,
+  { attempt_count: 0, lease_until: null, last_status_code: null, last_error: null },
+);

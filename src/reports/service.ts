@@ -247,7 +247,7 @@ const LOAD_REPORT = new PreparedQuery<[id: string], ReportRow>(1, (db, id) =>
 
 /**
  * Writes every column a transition may change, on the condition that the report is still in
- * the state the transition was decided from; a concurrent transition makes it match no row.
+ * the state the transition was decided from. After a concurrent transition it matches no row.
  */
 const WRITE_TRANSITION = new PreparedQuery<
   [
