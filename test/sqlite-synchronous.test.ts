@@ -33,3 +33,17 @@ describe('SQLITE_SYNCHRONOUS', () => {
     );
   });
 });
+
+describe('SQLite connection settings', () => {
+  it('keeps temporary data, including savepoint journals, in memory', async () => {
+    const config = loadConfig({ DATABASE_URL: path.join(tempDir(), 'temp-store.db') });
+    const db = openDatabase(config.database);
+    try {
+      const { rows } = await sql<{ temp_store: number }>`PRAGMA temp_store`.execute(db);
+      // 2 is MEMORY; 0 would leave the choice to the build, which uses files.
+      assert.equal(rows[0]!.temp_store, 2);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
