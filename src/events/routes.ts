@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { ALL_ROLES, principalOf } from '../auth/guard.js';
 import type { App } from '../http/server.js';
 import { ErrorBody, errorResponses } from '../http/schemas.js';
+import { bindLogFields } from '../observability/request-log.js';
 import type { PublishService } from './publish.js';
 import type { EventTypeRegistry } from './registry.js';
 
@@ -88,10 +89,12 @@ export function registerEventRoutes(app: App, registry: EventTypeRegistry, publi
         owner: principalOf(request).id,
         requestId: request.id,
       });
-      request.log.info(
-        { event_id: result.id, event_type: result.type, deliveries: result.deliveries, created: result.created },
-        result.created ? 'event published' : 'publish repeated with the same idempotency key',
-      );
+      bindLogFields(request, {
+        event_id: result.id,
+        event_type: result.type,
+        deliveries: result.deliveries,
+        created: result.created,
+      });
       return reply.code(result.created ? 202 : 200).send(result);
     },
   );

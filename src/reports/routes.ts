@@ -4,6 +4,7 @@ import { ALL_ROLES, principalOf } from '../auth/guard.js';
 import type { Role } from '../db/schema.js';
 import type { App } from '../http/server.js';
 import { ErrorBody, errorResponses, IdParams, NullableTimestamp, Timestamp } from '../http/schemas.js';
+import { bindLogFields } from '../observability/request-log.js';
 import type { Actor, ReportService } from './service.js';
 
 const security = [{ bearer: [] }];
@@ -61,7 +62,7 @@ export function registerReportRoutes(app: App, reports: ReportService): void {
     },
     async (request, reply) => {
       const report = await reports.create(request.body, actorOf(request));
-      request.log.info({ report_id: report.id }, 'report created');
+      bindLogFields(request, { report_id: report.id, report_status: report.status });
       return reply.code(201).send(report);
     },
   );
@@ -126,7 +127,7 @@ export function registerReportRoutes(app: App, reports: ReportService): void {
             : transition.path === 'approve'
               ? await reports.approve(id, actor)
               : await reports.complete(id, actor);
-        request.log.info({ report_id: id, status: report.status }, `report ${transition.path} done`);
+        bindLogFields(request, { report_id: id, report_status: report.status });
         return report;
       },
     );
@@ -150,7 +151,7 @@ export function registerReportRoutes(app: App, reports: ReportService): void {
     },
     async (request) => {
       const report = await reports.reject(request.params.id, request.body.reason, actorOf(request));
-      request.log.info({ report_id: report.id }, 'report rejected');
+      bindLogFields(request, { report_id: report.id, report_status: report.status });
       return report;
     },
   );
