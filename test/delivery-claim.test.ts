@@ -169,6 +169,73 @@ describe(`delivery claims on ${TEST_DATABASE}`, () => {
     });
   });
 
+  describe('writing results back', () => {
+    beforeEach(async () => {
+      await seed(test, 80);
+    });
+
+    it('writes each result to its own delivery, across statements of 100 results', async () => {
+      const store = new DeliveryStore(test.db, test.dialect);
+      const claimed = await store.claim(slots(80), 200, NOW, NOW + 60_000);
+      assert.equal(claimed.length, 160);
+
+      // Another store holds one delivery now, and one delivery was deleted with its row.
+      const [takenOver, deleted, ...mine] = claimed;
+      assert.ok(takenOver && deleted);
+      const other = new DeliveryStore(test.db, test.dialect);
+      await test.db.updateTable('deliveries').set({ lease_owner: other.leaseOwner }).where('id', '=', takenOver.id).execute();
+      await test.db.deleteFrom('deliveries').where('id', '=', deleted.id).execute();
+
+      const records = claimed.map((row, index): AttemptRecord => {
+        const base = success(row.id, row.webhook_id, NOW + 1_000 + index);
+        if (index % 3 === 1) {
+          return { ...base, attemptNumber: 2, statusCode: 503, errorKind: 'http_status', error: `busy ${index}`, status: 'pending', nextAttemptAt: NOW + 90_000 + index };
+        }
+        if (index % 3 === 2) {
+          return { ...base, attemptNumber: 3, statusCode: null, errorKind: 'timeout', error: `timed out ${index}`, status: 'failed' };
+        }
+        return base;
+      });
+      await store.recordAttempts(records);
+
+      const rows = await test.db
+        .selectFrom('deliveries')
+        .select(['id', 'status', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'updated_at', 'completed_at', 'lease_owner', 'lease_until'])
+        .execute();
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      assert.equal(byId.get(takenOver.id)?.status, 'delivering', 'a lease held by another store is left alone');
+      assert.equal(byId.has(deleted.id), false);
+      for (const row of mine) {
+        const index = claimed.indexOf(row);
+        const record = records[index]!;
+        const expected = {
+          id: row.id,
+          status: record.status,
+          attempt_count: record.attemptNumber,
+          next_attempt_at: record.nextAttemptAt ?? record.finishedAt,
+          last_status_code: record.statusCode,
+          last_error: record.error,
+          updated_at: record.finishedAt,
+          completed_at: record.status === 'pending' ? null : record.finishedAt,
+          lease_owner: null,
+          lease_until: null,
+        };
+        const actual = byId.get(row.id)!;
+        assert.deepEqual(
+          { ...actual, next_attempt_at: Number(actual.next_attempt_at), updated_at: Number(actual.updated_at), completed_at: actual.completed_at === null ? null : Number(actual.completed_at) },
+          expected,
+        );
+      }
+
+      const attempts = await test.db.selectFrom('delivery_attempts').select('delivery_id').execute();
+      assert.deepEqual(
+        attempts.map((attempt) => attempt.delivery_id).sort(),
+        mine.map((row) => row.id).sort(),
+        'attempts are stored for the written results only',
+      );
+    });
+  });
+
   describe('at start', () => {
     beforeEach(async () => {
       await seed(test, 1);

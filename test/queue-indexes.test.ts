@@ -139,6 +139,30 @@ describe('deliveries queue queries on SQLite', () => {
     assertReadsOnly(await plansOf(() => store.releaseAllInFlight(now)), ['deliveries_in_flight']);
   });
 
+  it('the write-back finds each delivery by its key', async () => {
+    const store = new DeliveryStore(db);
+    const now = Date.now() + 1_000;
+    const claimed = await store.claim([{ webhookId: 'whk_plain', limit: 10 }], 10, now, now + 60_000);
+    assert.ok(claimed.length > 0);
+    const records = claimed.map((row, index) => ({
+      deliveryId: row.id,
+      webhookId: row.webhook_id,
+      attemptNumber: 1,
+      trigger: 'automatic' as const,
+      startedAt: now,
+      durationMs: 1,
+      statusCode: index === 0 ? 503 : 204,
+      errorKind: index === 0 ? 'http_status' : null,
+      error: index === 0 ? 'receiver responded with status 503' : null,
+      requestHeaders: {},
+      excerpt: '',
+      status: index === 0 ? ('pending' as const) : ('succeeded' as const),
+      nextAttemptAt: index === 0 ? now + 5_000 : null,
+      finishedAt: now + 1,
+    }));
+    assertReadsOnly(await plansOf(() => store.recordAttempts(records)), []);
+  });
+
   it('gauges and retention use indexes', async () => {
     const metrics = new ServiceMetrics(db);
     assertReadsOnly(await plansOf(() => metrics.registry.metrics()), [

@@ -120,24 +120,7 @@ export class DeliveryStore {
   async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      const kept: AttemptRecord[] = [];
-      for (const record of records) {
-        const done = record.status !== 'pending';
-        const result = await WRITE_RESULT.execute(
-          trx,
-          record.status,
-          record.attemptNumber,
-          record.nextAttemptAt ?? record.finishedAt,
-          record.statusCode,
-          record.error,
-          record.finishedAt,
-          done ? record.finishedAt : null,
-          record.deliveryId,
-          this.leaseOwner,
-        );
-        if (Number(result.numAffectedRows) === 1) kept.push(record);
-      }
-
+      const kept = await writeResults(trx, records, this.leaseOwner);
       await INSERT_ATTEMPTS.execute(trx, kept.map(toAttemptValues));
 
       await lockWebhooks(trx, kept, this.dialect.updateLockClause);
@@ -260,39 +243,72 @@ async function lockWebhooks(
   await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
-/** Writes an attempt's result to its delivery, provided this store still owns the delivery's lease. */
-const WRITE_RESULT = new PreparedQuery<
-  [
-    status: DeliveryStatus,
-    attemptCount: number,
-    nextAttemptAt: number,
-    statusCode: number | null,
-    error: string | null,
-    updatedAt: number,
-    completedAt: number | null,
-    id: string,
-    leaseOwner: string,
-  ],
-  never
->(9, (db, status, attemptCount, nextAttemptAt, statusCode, error, updatedAt, completedAt, id, leaseOwner) =>
-  db
-    .updateTable('deliveries')
-    .set({
-      status,
-      attempt_count: attemptCount,
-      next_attempt_at: nextAttemptAt,
-      next_trigger: 'automatic',
-      lease_until: null,
-      lease_owner: null,
-      last_status_code: statusCode,
-      last_error: error,
-      updated_at: updatedAt,
-      completed_at: completedAt,
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'delivering')
-    .where('lease_owner', '=', leaseOwner),
-);
+/** SQL types of the values of one result in the write-back, in the order of its VALUES rows. */
+const RESULT_COLUMNS = ['TEXT', 'TEXT', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT', 'BIGINT'] as const;
+
+/**
+ * Writes attempt results to their deliveries, one statement per chunk of results, and
+ * returns the records whose delivery this store still held: a record is dropped when its
+ * delivery was deleted meanwhile or another worker took over the lease. One UPDATE per 100
+ * results replaced one per attempt, which on PostgreSQL cost a round trip each.
+ */
+async function writeResults(
+  trx: Transaction<Database>,
+  records: readonly AttemptRecord[],
+  leaseOwner: string,
+): Promise<AttemptRecord[]> {
+  const written = new Set<string>();
+  for (let start = 0; start < records.length; start += RESULT_CHUNK) {
+    const chunk = records.slice(start, start + RESULT_CHUNK);
+    const values = chunk.flatMap((record) => [
+      record.deliveryId,
+      record.status,
+      record.attemptNumber,
+      record.nextAttemptAt ?? record.finishedAt,
+      record.statusCode,
+      record.error,
+      record.finishedAt,
+      record.status === 'pending' ? null : record.finishedAt,
+    ]);
+    const { rows } = await writeResultsQuery(chunk.length).execute(trx, leaseOwner, ...values);
+    for (const row of rows) written.add(row.id);
+  }
+  return records.filter((record) => written.has(record.deliveryId));
+}
+
+const RESULT_CHUNK = 100;
+const WRITE_RESULTS = new Map<number, PreparedQuery<unknown[], { id: string }>>();
+
+/**
+ * The write-back of `rowCount` results: each VALUES row names a delivery and its new state,
+ * and only a delivery still leased to `leaseOwner` is changed. PostgreSQL reads an untyped
+ * parameter in VALUES as text and refuses to assign text to a bigint column. Each value is
+ * therefore cast to its column's type; in SQLite the casts match the columns' affinities.
+ */
+function writeResultsQuery(rowCount: number): PreparedQuery<unknown[], { id: string }> {
+  const known = WRITE_RESULTS.get(rowCount);
+  if (known) return known;
+  const width = RESULT_COLUMNS.length;
+  const query = new PreparedQuery<unknown[], { id: string }>(1 + rowCount * width, (db, leaseOwner, ...slots) => {
+    const rows = Array.from({ length: rowCount }, (_, row) => {
+      const cells = RESULT_COLUMNS.map((type, column) => sql`CAST(${slots[row * width + column]} AS ${sql.raw(type)})`);
+      return sql`(${sql.join(cells)})`;
+    });
+    const statement = sql<{ id: string }>`
+      UPDATE deliveries
+      SET status = v.column2, attempt_count = v.column3, next_attempt_at = v.column4,
+        next_trigger = 'automatic', lease_until = NULL, lease_owner = NULL,
+        last_status_code = v.column5, last_error = v.column6, updated_at = v.column7,
+        completed_at = v.column8
+      FROM (VALUES ${sql.join(rows)}) AS v
+      WHERE deliveries.id = v.column1 AND deliveries.status = 'delivering'
+        AND deliveries.lease_owner = ${leaseOwner}
+      RETURNING deliveries.id`;
+    return { compile: () => statement.compile(db) };
+  });
+  WRITE_RESULTS.set(rowCount, query);
+  return query;
+}
 
 const INSERT_ATTEMPTS = new PreparedInsert(
   'delivery_attempts',
