@@ -243,6 +243,8 @@ async function lockWebhooks(
   await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
+/** Results written by one statement: 801 parameters, far below either database's limit. */
+const RESULT_CHUNK = 100;
 /** SQL types of the values of one result in the write-back, in the order of its VALUES rows. */
 const RESULT_COLUMNS = ['TEXT', 'TEXT', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT', 'BIGINT'] as const;
 
@@ -276,7 +278,6 @@ async function writeResults(
   return records.filter((record) => written.has(record.deliveryId));
 }
 
-const RESULT_CHUNK = 100;
 const WRITE_RESULTS = new Map<number, PreparedQuery<unknown[], { id: string }>>();
 
 /**

@@ -28,8 +28,8 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       database.pragma('foreign_keys = ON');
       database.pragma('busy_timeout = 5000');
       // Group commit runs every transaction under a savepoint, and SQLite keeps what a
-      // savepoint needs for its rollback in a temporary file unless told to use memory:
-      // with a file each savepoint cost about 20 µs of system calls.
+      // savepoint needs for its rollback in a temporary file unless temp_store is MEMORY.
+      // A savepoint and its release took about 20 µs with the file and 6 µs without.
       database.pragma('temp_store = MEMORY');
       return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
     },
