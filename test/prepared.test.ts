@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PreparedInsert, PreparedQuery } from '../src/db/prepared.js';
+import { sql } from 'kysely';
+import { PreparedInsert, PreparedQuery, PreparedRows } from '../src/db/prepared.js';
 import { openTestDatabase, type OpenTestDatabase } from './helpers/database.js';
 
 describe('prepared queries', () => {
@@ -90,6 +91,30 @@ describe('prepared queries', () => {
       stored.map((row) => Number(row.created_at)),
       [1, 2, 3, 4, 5],
     );
+  });
+
+  it('runs rows in chunks with leading values', async () => {
+    const { db } = database;
+    const ids = [1, 2, 3, 4, 5].map((n) => `evt_rows_${n}`);
+    await db
+      .insertInto('events')
+      .values(ids.map((id) => ({ id, type: 'before', payload: '{}', request_id: null, created_at: 1 })))
+      .execute();
+    let builds = 0;
+    const retype = new PreparedRows<{ id: string }>(1, 1, 2, (qb, [type], rowSlots) => {
+      builds += 1;
+      const listed = sql.join(rowSlots.map(([id]) => id));
+      const statement = sql<{ id: string }>`UPDATE events SET type = ${type} WHERE id IN (${listed}) RETURNING id`;
+      return { compile: () => statement.compile(qb) };
+    });
+
+    const returned = await retype.execute(db, ['after'], [...ids, 'evt_rows_missing'].map((id) => [id]));
+
+    assert.deepEqual(returned.map((row) => row.id).sort(), ids);
+    const types = await db.selectFrom('events').select('type').where('id', 'in', ids).execute();
+    assert.ok(types.every((row) => row.type === 'after'));
+    // Chunks of 2, 2 and 2 rows share one build.
+    assert.equal(builds, 1);
   });
 
   it('rejects a build that drops a value', async () => {

@@ -66,41 +66,77 @@ export class PreparedQuery<Values extends readonly unknown[], Row> {
 }
 
 /**
- * An insert of rows with fixed columns into one table, one statement for up to `maxRows`
- * rows, prepared once for each row count. `constants` are columns that every row gets with
- * the same value.
+ * A statement over a list of rows of `width` values each, plus `leading` values that every
+ * chunk gets (such as a lease owner). It runs one statement per `maxRows` rows and builds
+ * and compiles the statement once for each row count. `build` receives the placeholders of
+ * the leading values and one list of placeholders per row.
  */
-export class PreparedInsert {
-  readonly #byRowCount = new Map<number, PreparedQuery<unknown[], never>>();
+export class PreparedRows<Row> {
+  readonly #byRowCount = new Map<number, PreparedQuery<unknown[], Row>>();
 
   constructor(
-    private readonly table: keyof Database,
-    private readonly columns: readonly string[],
+    private readonly leading: number,
+    private readonly width: number,
     private readonly maxRows: number,
-    private readonly constants: Readonly<Record<string, unknown>> = {},
+    private readonly build: (
+      db: Kysely<Database>,
+      leadingSlots: never[],
+      rowSlots: never[][],
+    ) => Compilable<Row>,
   ) {}
 
-  /** Inserts `rows`, each a list of values in the order of `columns`. */
-  async execute(db: Kysely<Database>, rows: readonly (readonly unknown[])[]): Promise<void> {
+  /** Runs the statement for `rows`, each a list of `width` values, and returns every chunk's rows. */
+  async execute(db: Kysely<Database>, leadingValues: readonly unknown[], rows: readonly (readonly unknown[])[]): Promise<Row[]> {
+    const returned: Row[] = [];
     for (let start = 0; start < rows.length; start += this.maxRows) {
       const chunk = rows.slice(start, start + this.maxRows);
-      await this.#query(chunk.length).execute(db, ...chunk.flat());
+      const result = await this.#query(chunk.length).execute(db, ...leadingValues, ...chunk.flat());
+      returned.push(...result.rows);
     }
+    return returned;
   }
 
-  #query(rowCount: number): PreparedQuery<unknown[], never> {
+  #query(rowCount: number): PreparedQuery<unknown[], Row> {
     const known = this.#byRowCount.get(rowCount);
     if (known) return known;
 
-    const width = this.columns.length;
-    const query = new PreparedQuery<unknown[], never>(rowCount * width, (db, ...slots) => {
-      const rows = Array.from({ length: rowCount }, (_, row) => {
-        const values = this.columns.map((column, at) => [column, slots[row * width + at]]);
-        return { ...this.constants, ...Object.fromEntries(values) };
+    const query = new PreparedQuery<unknown[], Row>(this.leading + rowCount * this.width, (db, ...slots) => {
+      const leadingSlots = slots.slice(0, this.leading);
+      const rowSlots = Array.from({ length: rowCount }, (_, row) => {
+        const from = this.leading + row * this.width;
+        return slots.slice(from, from + this.width);
       });
-      return db.insertInto(this.table).values(rows as never);
+      return this.build(db, leadingSlots, rowSlots);
     });
     this.#byRowCount.set(rowCount, query);
     return query;
+  }
+}
+
+/**
+ * An insert of rows with fixed columns into one table, one statement for up to `maxRows`
+ * rows. `constants` are columns that every row gets with the same value.
+ */
+export class PreparedInsert {
+  readonly #rows: PreparedRows<never>;
+
+  constructor(
+    table: keyof Database,
+    columns: readonly string[],
+    maxRows: number,
+    constants: Readonly<Record<string, unknown>> = {},
+  ) {
+    this.#rows = new PreparedRows<never>(0, columns.length, maxRows, (db, _leading, rowSlots) => {
+      const rows = rowSlots.map((slots) => ({
+        ...constants,
+        ...Object.fromEntries(columns.map((column, at) => [column, slots[at]])),
+      }));
+      return db.insertInto(table).values(rows as never);
+    });
+  }
+
+  /** Inserts `rows`, each a list of values in the order of `columns`. */
+  async execute(db: Kysely<Database>, rows: readonly (readonly unknown[])[]): Promise<void> {
+    await this.#rows.execute(db, [], rows);
   }
 }

@@ -3,7 +3,7 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
-import { PreparedInsert, PreparedQuery } from '../db/prepared.js';
+import { PreparedInsert, PreparedRows } from '../db/prepared.js';
 import { newId } from '../ids.js';
 import { IS_DELIVERING } from './queue-terms.js';
 
@@ -120,13 +120,13 @@ export class DeliveryStore {
   async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      const kept = await writeResults(trx, records, this.leaseOwner);
-      await INSERT_ATTEMPTS.execute(trx, kept.map(toAttemptValues));
+      const written = await writeResults(trx, records, this.leaseOwner);
+      await INSERT_ATTEMPTS.execute(trx, written.map(toAttemptValues));
 
-      await lockWebhooks(trx, kept, this.dialect.updateLockClause);
-      await skipRetriesOfInactiveWebhooks(trx, kept);
-      await updateFailureStreaks(trx, kept);
-      for (const [webhookId, stats] of successStats(kept)) {
+      await lockWebhooks(trx, written, this.dialect.updateLockClause);
+      await skipRetriesOfInactiveWebhooks(trx, written);
+      await updateFailureStreaks(trx, written);
+      for (const [webhookId, stats] of successStats(written)) {
         await trx
           .updateTable('webhooks')
           .set((eb) => ({
@@ -243,73 +243,58 @@ async function lockWebhooks(
   await sql`SELECT id FROM webhooks WHERE id IN (${sql.join(ids)}) ORDER BY id ${lock}`.execute(trx);
 }
 
-/** Results written by one statement: 801 parameters, far below either database's limit. */
-const RESULT_CHUNK = 100;
 /** SQL types of the values of one result in the write-back, in the order of its VALUES rows. */
 const RESULT_COLUMNS = ['TEXT', 'TEXT', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT', 'BIGINT'] as const;
 
 /**
- * Writes attempt results to their deliveries, one statement per chunk of results, and
- * returns the records whose delivery this store still held: a record is dropped when its
- * delivery was deleted meanwhile or another worker took over the lease. One UPDATE per 100
- * results replaced one per attempt, which on PostgreSQL cost a round trip each.
+ * Writes attempt results to their deliveries and returns the records whose delivery this
+ * store still held. A record is dropped when its delivery was deleted meanwhile or another
+ * worker took over the lease. One UPDATE per 100 results replaced one per attempt, which
+ * on PostgreSQL cost a round trip each.
  */
 async function writeResults(
   trx: Transaction<Database>,
   records: readonly AttemptRecord[],
   leaseOwner: string,
 ): Promise<AttemptRecord[]> {
-  const written = new Set<string>();
-  for (let start = 0; start < records.length; start += RESULT_CHUNK) {
-    const chunk = records.slice(start, start + RESULT_CHUNK);
-    const values = chunk.flatMap((record) => [
-      record.deliveryId,
-      record.status,
-      record.attemptNumber,
-      record.nextAttemptAt ?? record.finishedAt,
-      record.statusCode,
-      record.error,
-      record.finishedAt,
-      record.status === 'pending' ? null : record.finishedAt,
-    ]);
-    const { rows } = await writeResultsQuery(chunk.length).execute(trx, leaseOwner, ...values);
-    for (const row of rows) written.add(row.id);
-  }
-  return records.filter((record) => written.has(record.deliveryId));
+  const rows = records.map((record) => [
+    record.deliveryId,
+    record.status,
+    record.attemptNumber,
+    record.nextAttemptAt ?? record.finishedAt,
+    record.statusCode,
+    record.error,
+    record.finishedAt,
+    record.status === 'pending' ? null : record.finishedAt,
+  ]);
+  const updated = new Set((await WRITE_RESULTS.execute(trx, [leaseOwner], rows)).map((row) => row.id));
+  return records.filter((record) => updated.has(record.deliveryId));
 }
-
-const WRITE_RESULTS = new Map<number, PreparedQuery<unknown[], { id: string }>>();
 
 /**
- * The write-back of `rowCount` results: each VALUES row names a delivery and its new state,
- * and only a delivery still leased to `leaseOwner` is changed. PostgreSQL reads an untyped
- * parameter in VALUES as text and refuses to assign text to a bigint column. Each value is
- * therefore cast to its column's type; in SQLite the casts match the columns' affinities.
+ * Updates each delivery named in a VALUES row to the state in that row, provided this store
+ * still holds its lease, and returns the ids it changed. PostgreSQL reads an untyped
+ * parameter in VALUES as text and rejects text for a bigint column, so each value is cast
+ * to its column's type. In SQLite the casts match the columns' affinities. A chunk of 100
+ * results binds 801 values, far below either database's limit.
  */
-function writeResultsQuery(rowCount: number): PreparedQuery<unknown[], { id: string }> {
-  const known = WRITE_RESULTS.get(rowCount);
-  if (known) return known;
-  const width = RESULT_COLUMNS.length;
-  const query = new PreparedQuery<unknown[], { id: string }>(1 + rowCount * width, (db, leaseOwner, ...slots) => {
-    const rows = Array.from({ length: rowCount }, (_, row) => {
-      const cells = RESULT_COLUMNS.map((type, column) => sql`CAST(${slots[row * width + column]} AS ${sql.raw(type)})`);
-      return sql`(${sql.join(cells)})`;
-    });
-    const statement = sql<{ id: string }>`
-      UPDATE deliveries
-      SET status = v.column2, attempt_count = v.column3, next_attempt_at = v.column4,
-        next_trigger = 'automatic', lease_until = NULL, lease_owner = NULL,
-        last_status_code = v.column5, last_error = v.column6, updated_at = v.column7,
-        completed_at = v.column8
-      FROM (VALUES ${sql.join(rows)}) AS v
-      WHERE deliveries.id = v.column1 AND deliveries.status = 'delivering'
-        AND deliveries.lease_owner = ${leaseOwner}
-      RETURNING deliveries.id`;
-    return { compile: () => statement.compile(db) };
+const WRITE_RESULTS = new PreparedRows<{ id: string }>(1, RESULT_COLUMNS.length, 100, (db, [leaseOwner], rowSlots) => {
+  const rows = rowSlots.map((slots) => {
+    const cells = RESULT_COLUMNS.map((type, column) => sql`CAST(${slots[column]} AS ${sql.raw(type)})`);
+    return sql`(${sql.join(cells)})`;
   });
-  WRITE_RESULTS.set(rowCount, query);
-  return query;
-}
+  const statement = sql<{ id: string }>`
+    UPDATE deliveries
+    SET status = v.column2, attempt_count = v.column3, next_attempt_at = v.column4,
+      next_trigger = 'automatic', lease_until = NULL, lease_owner = NULL,
+      last_status_code = v.column5, last_error = v.column6, updated_at = v.column7,
+      completed_at = v.column8
+    FROM (VALUES ${sql.join(rows)}) AS v
+    WHERE deliveries.id = v.column1 AND deliveries.status = 'delivering'
+      AND deliveries.lease_owner = ${leaseOwner}
+    RETURNING deliveries.id`;
+  return { compile: () => statement.compile(db) };
+});
 
 const INSERT_ATTEMPTS = new PreparedInsert(
   'delivery_attempts',
