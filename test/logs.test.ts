@@ -98,7 +98,7 @@ describe('structured logs', () => {
     assert.equal(typeof requestLine.duration_ms, 'number');
     assert.equal(requestLine.user_id, me.body.id);
     assert.equal(requestLine.role, 'Engineer');
-    // The closing line says what the request did, so a report action costs one line.
+    // The closing line carries what the request did, so a report action writes one line.
     assert.equal(requestLine.report_id, submitted.body.id);
     assert.equal(requestLine.report_status, 'PENDING');
     const handlerLines = traced.filter((line) => line.component !== 'worker');

@@ -139,7 +139,7 @@ describe('deliveries queue queries on SQLite', () => {
     assertReadsOnly(await plansOf(() => store.releaseAllInFlight(now)), ['deliveries_in_flight']);
   });
 
-  it('the write-back finds each delivery by its key', async () => {
+  it('write-back looks deliveries up by key', async () => {
     const store = new DeliveryStore(db);
     const now = Date.now() + 1_000;
     const claimed = await store.claim([{ webhookId: 'whk_plain', limit: 10 }], 10, now, now + 60_000);

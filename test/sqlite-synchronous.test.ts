@@ -35,7 +35,7 @@ describe('SQLITE_SYNCHRONOUS', () => {
 });
 
 describe('SQLite connection settings', () => {
-  it('keeps temporary data, including savepoint journals, in memory', async () => {
+  it('keeps temporary data in memory', async () => {
     const config = loadConfig({ DATABASE_URL: path.join(tempDir(), 'temp-store.db') });
     const db = openDatabase(config.database);
     try {
