@@ -14,6 +14,7 @@ import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../observability/logger.js';
 import { parseJsonBody } from './json-body.js';
+import { buildDeferredSerializer } from './deferred-compile.js';
 import { describeSchemaError, validatorCompiler } from './validation.js';
 
 export type App = FastifyInstance<
@@ -52,6 +53,7 @@ export function createHttpServer(logger: Logger): App {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('req');
     },
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildSerializer: buildDeferredSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { deferredValidator } from './deferred-compile.js';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsPlugin as unknown as { default?: AddFormats }).default ??
@@ -28,7 +29,7 @@ const textAjv = createAjv(true);
  */
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
-  return ajv.compile(schema);
+  return deferredValidator(() => ajv.compile(schema));
 };
 
 /** Turns the first schema error into a field name and a sentence with the fix. */

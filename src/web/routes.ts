@@ -9,11 +9,20 @@ import type { Role } from '../db/schema.js';
 import type { App } from '../http/server.js';
 import type { Logger } from '../observability/logger.js';
 
-/** The console's build output, `web/dist` at the repository root, from src/web and dist/web alike. */
-export const DEFAULT_CONSOLE_ROOT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../web/dist',
-);
+/**
+ * The console's build output, `web/dist` in the package's folder: the nearest folder above
+ * this module with a package.json, which is the same from src/web/routes.ts and from the
+ * bundled dist/main.js.
+ */
+export const DEFAULT_CONSOLE_ROOT = path.join(packageFolder(path.dirname(fileURLToPath(import.meta.url))), 'web/dist');
+
+/** Returns the nearest folder at or above `start` with a package.json, or `start` when there is none. */
+function packageFolder(start: string): string {
+  for (let folder = start; ; folder = path.dirname(folder)) {
+    if (fs.existsSync(path.join(folder, 'package.json'))) return folder;
+    if (path.dirname(folder) === folder) return start;
+  }
+}
 
 export const LOGIN_PATH = '/console/login';
 
