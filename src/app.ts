@@ -20,6 +20,7 @@ import { PublishService } from './events/publish.js';
 import { EventTypeRegistry } from './events/registry.js';
 import { registerEventRoutes } from './events/routes.js';
 import { registerApiDocs } from './http/docs.js';
+import { warmDeferredSchemas } from './http/deferred-compile.js';
 import { createHttpServer, type App } from './http/server.js';
 import { registerHealthRoutes } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -237,6 +238,13 @@ export async function buildService(config: Config, options: ServiceOptions = {})
         housekeeping.start();
       }
       logger.info({ role: config.role, database: dialect.name }, 'service started');
+      // The route schemas compile now, between deliveries and requests, and not inside the
+      // first request to each route.
+      void warmDeferredSchemas({
+        stopped: () => closed,
+        onError: (error, schema) =>
+          logger.error({ err: error, schema }, 'compiling a route schema failed; requests that need it will fail'),
+      });
       return address;
     },
     async close(graceMs = config.shutdownGraceMs) {

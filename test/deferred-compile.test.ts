@@ -3,8 +3,9 @@ import { Ajv } from 'ajv';
 import { describe, it } from 'node:test';
 import {
   buildDeferredSerializer,
-  compileDeferredSchemas,
   deferredValidator,
+  pendingSchemaCount,
+  warmDeferredSchemas,
 } from '../src/http/deferred-compile.js';
 import { startService } from './helpers/service.js';
 
@@ -18,7 +19,7 @@ const SCHEMA = {
 describe('schemas compiled on first use', () => {
   it('compiles a validator at first call', () => {
     let compiles = 0;
-    const validate = deferredValidator(() => {
+    const validate = deferredValidator('POST /x body', () => {
       compiles += 1;
       return new Ajv().compile(SCHEMA);
     });
@@ -40,15 +41,41 @@ describe('schemas compiled on first use', () => {
     assert.equal(serialize({ name: 'hook', secret: 'not listed in the schema' }), '{"name":"hook"}');
   });
 
-  it('compiles every waiting service schema', async () => {
+  it('warm-up compiles and reports failures', async () => {
+    let compiles = 0;
+    const good = deferredValidator('POST /good body', () => {
+      compiles += 1;
+      return new Ajv().compile(SCHEMA);
+    });
+    deferredValidator('POST /broken body', () => new Ajv().compile({ type: 'no-such-type' }));
+    const failures: string[] = [];
+
+    const compiled = await warmDeferredSchemas({ onError: (_error, label) => failures.push(label) });
+    assert.equal(compiled, 1);
+    assert.equal(compiles, 1);
+    assert.deepEqual(failures, ['POST /broken body']);
+    assert.equal(pendingSchemaCount(), 0);
+    // The compiled validator is used as it is, not compiled again.
+    assert.equal(good({ name: 'hook' }), true);
+    assert.equal(compiles, 1);
+  });
+
+  it('warm-up stops when stopped', async () => {
+    deferredValidator('POST /later body', () => new Ajv().compile(SCHEMA));
+    const compiled = await warmDeferredSchemas({ onError: () => undefined, stopped: () => true });
+    assert.equal(compiled, 0);
+    assert.equal(pendingSchemaCount(), 1);
+    await warmDeferredSchemas({ onError: () => undefined });
+  });
+
+  it('compiles the service schemas after start', async () => {
     const svc = await startService();
     try {
-      const health = await fetch(`${svc.url}/healthz`);
-      assert.equal(health.status, 200);
-      // Routes the request above did not reach are still waiting; each compiles without error.
-      const compiled = compileDeferredSchemas();
-      assert.ok(compiled > 20, `only ${compiled} schemas were waiting`);
-      assert.equal(compileDeferredSchemas(), 0);
+      const deadline = Date.now() + 10_000;
+      while (pendingSchemaCount() > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(pendingSchemaCount(), 0);
 
       const rejected = await fetch(`${svc.url}/api/v1/auth/token`, {
         method: 'POST',

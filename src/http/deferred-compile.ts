@@ -1,29 +1,32 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import type { FastifySchemaCompiler } from 'fastify';
 
 /*
  * Fastify compiles every route's validators and response serializers when the server
  * becomes ready. For this service that took about 250 ms of a restart's first second, all
- * of it before the delivery worker could send anything. The functions here compile each
- * schema on its first use instead, so a route never called is never compiled.
+ * of it before the delivery worker could send anything. The functions here defer each
+ * compilation to the schema's first use, and warmDeferredSchemas runs the rest after the
+ * start, one per turn of the event loop, so deliveries and requests run in between.
  */
 
 type ValidationResult = ReturnType<FastifySchemaCompiler<unknown>>;
 
-/** Compilations not yet run, so that compileDeferredSchemas can run them all. */
-const pending = new Set<() => void>();
+/** Compilations not yet run, each with the route part it serves, such as "POST /x body". */
+const pending = new Map<() => void, string>();
 
 /** Returns a validator that compiles on its first call and sets `errors` where Fastify reads them. */
-export function deferredValidator(compile: () => ValidationResult): ValidationResult {
+export function deferredValidator(label: string, compile: () => ValidationResult): ValidationResult {
   let validate: ValidationResult | undefined;
   const ensure = (): ValidationResult => {
     if (validate === undefined) {
+      // Removed first: a schema that fails to compile is tried again at its next use.
       pending.delete(ensure);
       validate = compile();
     }
     return validate;
   };
-  pending.add(ensure);
+  pending.set(ensure, label);
   const deferred: ValidationResult = (data: unknown) => {
     const compiled = ensure();
     const result = compiled(data);
@@ -48,17 +51,40 @@ export const buildDeferredSerializer: SerializerFactory = (externalSchemas, opti
       }
       return serialize;
     };
-    pending.add(ensure);
+    pending.set(ensure, `${route.method} ${route.url} response ${route.httpStatus}`);
     return (doc: unknown) => ensure()(doc);
   };
 };
 
+/** Returns how many schemas wait for their first use. */
+export function pendingSchemaCount(): number {
+  return pending.size;
+}
+
+export interface WarmOptions {
+  /** Receives a schema that failed to compile and the route part it serves. */
+  readonly onError: (error: unknown, label: string) => void;
+  /** Stops the warm-up when it returns true, e.g. once the server is closing. */
+  readonly stopped?: () => boolean;
+}
+
 /**
- * Compiles every schema still waiting for its first use and returns how many there were.
- * A schema that does not compile throws here, as it would have when the server started.
+ * Compiles every waiting schema, one per turn of the event loop, and resolves with how many
+ * it compiled. A schema that fails goes to `onError` and is tried again at its first use.
  */
-export function compileDeferredSchemas(): number {
-  const waiting = [...pending];
-  for (const compile of waiting) compile();
-  return waiting.length;
+export async function warmDeferredSchemas({ onError, stopped = () => false }: WarmOptions): Promise<number> {
+  let compiled = 0;
+  for (const [compile, label] of [...pending]) {
+    await nextTurn();
+    if (stopped()) break;
+    // A request may have compiled it during the wait.
+    if (!pending.has(compile)) continue;
+    try {
+      compile();
+      compiled += 1;
+    } catch (error) {
+      onError(error, label);
+    }
+  }
+  return compiled;
 }

@@ -27,9 +27,9 @@ const textAjv = createAjv(true);
  * Bodies are validated strictly: a number is not a string, an unknown field is an error.
  * Query strings and path parameters arrive as text, so they are coerced to the declared type.
  */
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, method, url, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
-  return deferredValidator(() => ajv.compile(schema));
+  return deferredValidator(`${method} ${url} ${httpPart}`, () => ajv.compile(schema));
 };
 
 /** Turns the first schema error into a field name and a sentence with the fix. */
