@@ -12,6 +12,8 @@ const BAD_CREATES: ReadonlyArray<[string, Record<string, unknown>, string]> = [
   ['credentials in url', { ...VALID, url: 'http://user:pw@127.0.0.2:9/hook' }, 'url'],
   ['url with a space', { ...VALID, url: 'http://127.0.0.2:9/a b' }, 'url'],
   ['empty name', { ...VALID, name: '   ' }, 'name'],
+  ['name with CR LF', { ...VALID, name: 'hook\r\nsecond line' }, 'name'],
+  ['name with a tab', { ...VALID, name: 'hook\tname' }, 'name'],
   ['unknown event type', { ...VALID, event_types: ['submission', 'deleted'] }, 'event_types'],
   ['empty event types', { ...VALID, event_types: [] }, 'event_types'],
   ['event types not a list', { ...VALID, event_types: 'submission' }, 'event_types'],
@@ -142,6 +144,10 @@ describe('input validation', () => {
     const blank = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: ' ', reference: 'R', client: 'C' });
     assert.equal(blank.status, 400);
     assert.equal(blank.body.field, 'title');
+    const twoLines = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: 'T', reference: 'R\nS', client: 'C' });
+    assert.equal(twoLines.status, 400);
+    assert.equal(twoLines.body.field, 'reference');
+    assert.match(twoLines.body.message as string, /control character/);
   });
 
   it('accepts the original routes and field names', async () => {

@@ -13,6 +13,10 @@ import {
 } from '../events/payloads.js';
 import { recordEvent } from '../events/service.js';
 import { newId } from '../ids.js';
+import { requireLine } from '../text.js';
+
+/** Longest type, title, reference or client a report may have. */
+const MAX_LINE_LENGTH = 200;
 
 export interface ReportInput {
   type: string;
@@ -79,10 +83,10 @@ export class ReportService {
     const now = this.#now();
     const row: ReportRow = {
       id: newId('rpt'),
-      type: requireText(input.type, 'type'),
-      title: requireText(input.title, 'title'),
-      reference: requireText(input.reference, 'reference'),
-      client: requireText(input.client, 'client'),
+      type: requireLine(input.type, 'type', MAX_LINE_LENGTH),
+      title: requireLine(input.title, 'title', MAX_LINE_LENGTH),
+      reference: requireLine(input.reference, 'reference', MAX_LINE_LENGTH),
+      client: requireLine(input.client, 'client', MAX_LINE_LENGTH),
       status: 'DRAFT',
       approved_stages: 0,
       created_by: actor.principal.email,

@@ -9,6 +9,7 @@ import { REPORT_EVENT_TYPES } from '../events/catalog.js';
 import type { EventTypeRegistry } from '../events/registry.js';
 import { newId } from '../ids.js';
 import type { DestinationChecker } from '../outbound/checker.js';
+import { requireLine } from '../text.js';
 import { validateCustomHeaders } from './headers.js';
 import { EMPTY_STATS, loadWebhookStats, type WebhookStats } from './stats.js';
 import { recordTestAttempt } from './test-record.js';
@@ -316,12 +317,7 @@ export class WebhookService {
 }
 
 function checkName(name: string): string {
-  const text = name.trim();
-  if (text === '') throw invalid('name', 'name must not be empty.');
-  if (text.length > MAX_NAME_LENGTH) {
-    throw invalid('name', `name must be at most ${MAX_NAME_LENGTH} characters long.`);
-  }
-  return text;
+  return requireLine(name, 'name', MAX_NAME_LENGTH);
 }
 
 /** Activating clears the auto-disable record, so the failure streak starts afresh. */

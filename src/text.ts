@@ -1,0 +1,18 @@
+import { invalid } from './errors.js';
+
+/** C0 control characters and DEL, which include CR, LF and tab. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Returns `value` trimmed after checking that it is one line of 1 to `max` characters
+ * without control characters: names and titles appear in lists, tables and log lines.
+ */
+export function requireLine(value: string, field: string, max: number): string {
+  const text = value.trim();
+  if (text === '') throw invalid(field, `${field} must not be empty.`);
+  if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
+  if (CONTROL_CHARACTER.test(text)) {
+    throw invalid(field, `${field} contains a control character such as CR, LF or tab; write it on one line.`);
+  }
+  return text;
+}
