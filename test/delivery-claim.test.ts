@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DeliveryStore, type AttemptRecord, type ClaimSlot } from '../src/delivery/store.js';
+import { countPending, DeliveryStore, type AttemptRecord, type ClaimSlot } from '../src/delivery/store.js';
 import { openTestDatabase, TEST_DATABASE, type OpenTestDatabase } from './helpers/database.js';
 import { tempDir } from './helpers/service.js';
 
@@ -85,6 +85,16 @@ describe(`delivery claims on ${TEST_DATABASE}`, () => {
   });
   after(async () => {
     await test.close();
+  });
+
+  it('counts pending deliveries in chunks', async () => {
+    await seed(test, 150);
+    await new DeliveryStore(test.db, test.dialect).claim(slots(5), 10, NOW, NOW + 60_000);
+    // 300 seeded, 10 of them now in flight; chunks that end inside a webhook, at its end,
+    // at the last row, and past it.
+    for (const chunk of [7, 150, 290, 1_000]) {
+      assert.equal(await countPending(test.db, chunk), 290, `chunk ${chunk}`);
+    }
   });
 
   describe('with several stores', () => {

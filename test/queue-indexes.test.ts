@@ -9,7 +9,7 @@ import { migrateToLatest } from '../src/db/database.js';
 import { dialectFor } from '../src/db/dialect/index.js';
 import type { Database } from '../src/db/schema.js';
 import { RetentionPruner } from '../src/delivery/retention.js';
-import { DeliveryStore } from '../src/delivery/store.js';
+import { countPending, DeliveryStore } from '../src/delivery/store.js';
 import { recordEvent } from '../src/events/service.js';
 import { createLogger } from '../src/observability/logger.js';
 import { ServiceMetrics } from '../src/observability/metrics.js';
@@ -116,6 +116,16 @@ describe('deliveries queue queries on SQLite', () => {
       }
     }
   }
+
+  it('pending count walks its index in chunks', async () => {
+    const direct = inspector.prepare(`SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`).get() as {
+      n: number;
+    };
+    assert.ok(direct.n >= 4, `only ${direct.n} pending deliveries were seeded`);
+    // Chunks that split the rows unevenly, evenly, in ones, and a chunk larger than all of them.
+    for (const chunk of [1, 2, 4, 100]) assert.equal(await countPending(db, chunk), direct.n, `chunk ${chunk}`);
+    assertReadsOnly(await plansOf(() => countPending(db, 2)), ['deliveries_pending']);
+  });
 
   it('claim and lease recovery use indexes', async () => {
     const store = new DeliveryStore(db);

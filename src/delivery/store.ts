@@ -5,7 +5,7 @@ import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
 import { PreparedInsert, PreparedRows } from '../db/prepared.js';
 import { newId } from '../ids.js';
-import { IS_DELIVERING } from './queue-terms.js';
+import { IS_DELIVERING, IS_PENDING } from './queue-terms.js';
 
 export interface ClaimedDelivery {
   readonly id: string;
@@ -378,4 +378,35 @@ function successStats(records: readonly AttemptRecord[]): Map<string, { count: n
     stats.set(record.webhookId, entry);
   }
   return stats;
+}
+
+/**
+ * Counts pending deliveries in steps of `chunk` index entries, with a turn of the event
+ * loop between steps. On SQLite one count(*) of a million pending rows took 45 ms in a
+ * test, and the event loop waits for all of it. Each step here stayed under 10 ms, though
+ * the steps took about three times the CPU in all. Rows that change meanwhile may be missed
+ * or counted twice, which a gauge can afford.
+ */
+export async function countPending(db: Db, chunk = 50_000): Promise<number> {
+  let counted = 0;
+  let after: [webhookId: string, nextAttemptAt: number | string, id: string] = ['', Number.MIN_SAFE_INTEGER, ''];
+  for (;;) {
+    // The last entry of the next chunk, found by walking deliveries_pending from `after`.
+    const { rows } = await sql<{ webhook_id: string; next_attempt_at: number | string; id: string }>`
+      SELECT webhook_id, next_attempt_at, id FROM deliveries
+      WHERE ${IS_PENDING} AND (webhook_id, next_attempt_at, id) > (${after[0]}, ${after[1]}, ${after[2]})
+      ORDER BY webhook_id, next_attempt_at, id
+      LIMIT 1 OFFSET ${chunk - 1}`.execute(db);
+    const last = rows[0];
+    if (last === undefined) break;
+    counted += chunk;
+    after = [last.webhook_id, last.next_attempt_at, last.id];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const { rows } = await sql<{ count: number | string }>`
+    SELECT count(*) AS count FROM deliveries
+    WHERE ${IS_PENDING} AND (webhook_id, next_attempt_at, id) > (${after[0]}, ${after[1]}, ${after[2]})`.execute(
+    db,
+  );
+  return counted + Number(rows[0]?.count ?? 0);
 }

@@ -3,7 +3,8 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { IS_DELIVERING, IS_PENDING } from '../delivery/queue-terms.js';
+import { IS_DELIVERING } from '../delivery/queue-terms.js';
+import { countPending } from '../delivery/store.js';
 import type { AttemptOutcome } from '../delivery/worker.js';
 import { AppError } from '../errors.js';
 import type { App } from '../http/server.js';
@@ -76,15 +77,16 @@ export class ServiceMetrics {
       labelNames: ['status'],
       registers,
       async collect() {
-        // Each count reads only its own partial index.
-        const pending = await db.selectFrom('deliveries').select(countAll).where(IS_PENDING).executeTakeFirstOrThrow();
+        // Each count reads only its own partial index. In-flight rows are bounded by the
+        // workers' limits, while the pending backlog may run to millions and is counted in steps.
+        const pending = await countPending(db);
         const delivering = await db
           .selectFrom('deliveries')
           .select(countAll)
           .where(IS_DELIVERING)
           .executeTakeFirstOrThrow();
         this.reset();
-        this.set({ status: 'pending' }, Number(pending.count));
+        this.set({ status: 'pending' }, pending);
         this.set({ status: 'delivering' }, Number(delivering.count));
       },
     });
