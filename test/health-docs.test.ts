@@ -104,6 +104,18 @@ describe('health checks', () => {
     assert.equal((await anonymous.get('/readyz')).status, 200);
   });
 
+  it('keeps the worker loop running without webhooks', async () => {
+    const idle = await startService({ WEBHOOK_POLL_INTERVAL: '20ms' });
+    try {
+      assert.equal((await idle.admin.get('/api/v1/webhooks')).body.data.length, 0);
+      const first = idle.service.worker.loopState.lastLoopAt;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(idle.service.worker.loopState.lastLoopAt > first, 'the delivery loop stopped polling');
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('reports a stopped worker as not ready', async () => {
     await svc.service.worker.stop(0);
     const ready = await anonymous.get('/readyz');

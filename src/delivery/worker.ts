@@ -186,7 +186,10 @@ export class DeliveryWorker {
     const now = this.#now();
     const { slots, rateWaitMs } = this.#freeSlots(free, now);
     if (slots.length === 0) {
-      if (rateWaitMs !== undefined) this.#sleep(rateWaitMs);
+      // No webhook can take a delivery now. The poll still runs: it finds webhooks created
+      // or activated by another process whose notification was lost, and readiness checks
+      // that the loop keeps running while no webhook is active.
+      this.#sleep(Math.min(rateWaitMs ?? Infinity, this.#pollMs));
       return;
     }
 
