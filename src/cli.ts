@@ -258,7 +258,7 @@ function buildProgram(): Command {
   program
     .command('redeliver')
     .description('Queue one more attempt of finished deliveries; prints progress per delivery.')
-    .argument('[ids...]', 'delivery ids (del_…)')
+    .argument('[ids...]', 'delivery ids (dlv_…)')
     .option('--all-failed', 'redeliver every failed delivery')
     .option('--webhook <id>', 'with --all-failed: only deliveries of this webhook')
     .action((ids: string[], options: RedeliverOptions, command: Command) =>

@@ -1,7 +1,7 @@
 import { invalid } from './errors.js';
 
-/** C0 control characters and DEL, which include CR, LF and tab. */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Control characters (C0, DEL and C1, which include CR, LF and tab) and Unicode's line and paragraph separators. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /**
  * Returns `value` trimmed after checking that it is one line of 1 to `max` characters
@@ -12,7 +12,7 @@ export function requireLine(value: string, field: string, max: number): string {
   if (text === '') throw invalid(field, `${field} must not be empty.`);
   if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
   if (CONTROL_CHARACTER.test(text)) {
-    throw invalid(field, `${field} contains a control character such as CR, LF or tab; write it on one line.`);
+    throw invalid(field, `${field} contains a control character such as CR, LF or tab, or a line separator; write it on one line.`);
   }
   return text;
 }

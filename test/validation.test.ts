@@ -14,6 +14,8 @@ const BAD_CREATES: ReadonlyArray<[string, Record<string, unknown>, string]> = [
   ['empty name', { ...VALID, name: '   ' }, 'name'],
   ['name with CR LF', { ...VALID, name: 'hook\r\nsecond line' }, 'name'],
   ['name with a tab', { ...VALID, name: 'hook\tname' }, 'name'],
+  ['name with a C1 control', { ...VALID, name: 'hook\u0085name' }, 'name'],
+  ['name with a line separator', { ...VALID, name: 'hook\u2028name' }, 'name'],
   ['unknown event type', { ...VALID, event_types: ['submission', 'deleted'] }, 'event_types'],
   ['empty event types', { ...VALID, event_types: [] }, 'event_types'],
   ['event types not a list', { ...VALID, event_types: 'submission' }, 'event_types'],

@@ -31,13 +31,16 @@ export function parseJsonBody(text: string): unknown {
   while (stack.length > 0) {
     const { value: current, path } = stack.pop() as Pending;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) throw invalid(fieldOf(path), 'contains a NUL character (\\u0000); remove it.');
+      if (current.includes('\u0000')) {
+        throw invalid(fieldOf(path), `${fieldOf(path)} contains a NUL character (\\u0000); remove it.`);
+      }
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
 
     if (path.length >= MAX_JSON_DEPTH) {
-      throw invalid(fieldOf(path.slice(0, 1)), `is nested more than ${MAX_JSON_DEPTH} levels deep; flatten it.`);
+      const topField = fieldOf(path.slice(0, 1));
+      throw invalid(topField, `${topField} is nested more than ${MAX_JSON_DEPTH} levels deep; flatten it.`);
     }
     const entries: Array<[string, unknown]> = Array.isArray(current)
       ? current.map((item, index) => [String(index), item])
@@ -52,10 +55,12 @@ export function parseJsonBody(text: string): unknown {
 
 function checkKey(key: string, child: unknown, path: readonly string[]): void {
   const field = fieldOf([...path, key]);
-  if (key.includes('\u0000')) throw invalid(fieldOf(path), 'has a key with a NUL character (\\u0000); remove it.');
-  if (key === '__proto__') throw invalid(field, 'the key __proto__ is not allowed; rename it.');
+  if (key.includes('\u0000')) {
+    throw invalid(fieldOf(path), `${fieldOf(path)} has a key with a NUL character (\\u0000); remove it.`);
+  }
+  if (key === '__proto__') throw invalid(field, `${field}: the key __proto__ is not allowed; rename it.`);
   if (key === 'constructor' && child !== null && typeof child === 'object' && 'prototype' in child) {
-    throw invalid(field, 'the key constructor.prototype is not allowed; rename it.');
+    throw invalid(field, `${field}: the key constructor.prototype is not allowed; rename it.`);
   }
 }
 
