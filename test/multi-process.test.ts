@@ -148,6 +148,17 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
     const deliveries = await db.selectFrom('deliveries').select(['event_id', 'webhook_id']).execute();
     assert.equal(deliveries.length, expected);
 
+    // An attempt that timed out after the receiver got the request is retried, which sends
+    // it twice as well. With three workers starting on two cores, a 10 ms answer can miss
+    // the 2 s timeout.
+    const retried = await db
+      .selectFrom('delivery_attempts')
+      .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+      .select(['deliveries.event_id', 'deliveries.webhook_id'])
+      .where('delivery_attempts.error_kind', 'is not', null)
+      .execute();
+    const failedOnce = new Set(retried.map((row) => `${row.webhook_id} ${row.event_id}`));
+
     let duplicates = 0;
     for (const [webhookId, receiver] of receiverOf) {
       const copies = new Map<string, number>();
@@ -163,14 +174,17 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
         if (count === 1) continue;
         duplicates += 1;
         assert.equal(count, 2, `event ${eventId} reached ${webhookId} ${count} times`);
+        const key = `${webhookId} ${eventId}`;
         assert.ok(
-          inFlightAtKill.has(`${webhookId} ${eventId}`),
-          `event ${eventId} reached ${webhookId} twice but was not in flight at the kill`,
+          inFlightAtKill.has(key) || failedOnce.has(key),
+          `event ${eventId} reached ${webhookId} twice but was neither in flight at the kill nor retried`,
         );
       }
     }
-    assert.ok(duplicates <= inFlightAtKill.size);
-    t.diagnostic(`${inFlightAtKill.size} deliveries in flight at the kill, ${duplicates} sent twice`);
+    assert.ok(duplicates <= inFlightAtKill.size + failedOnce.size);
+    t.diagnostic(
+      `${inFlightAtKill.size} deliveries in flight at the kill, ${failedOnce.size} retried, ${duplicates} sent twice`,
+    );
     for (const survivor of workers.slice(1)) assert.equal(survivor.child.exitCode, null);
   });
 });
