@@ -149,7 +149,7 @@ describe('three workers and an api on one PostgreSQL', onlyPostgres, () => {
     assert.equal(deliveries.length, expected);
 
     // An attempt that timed out after the receiver got the request is retried, which sends
-    // it twice as well. With three workers starting on two cores, a 10 ms answer can miss
+    // it twice as well. With three workers starting on two cores, a response after 10 ms can miss
     // the 2 s timeout.
     const retried = await db
       .selectFrom('delivery_attempts')
