@@ -8,11 +8,17 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
  * without control characters: names and titles appear in lists, tables and log lines.
  */
 export function requireLine(value: string, field: string, max: number): string {
-  const text = value.trim();
-  if (text === '') throw invalid(field, `${field} must not be empty.`);
-  if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
+  const text = requireText(value, field, max);
   if (CONTROL_CHARACTER.test(text)) {
     throw invalid(field, `${field} contains a control character such as CR, LF or tab, or a line separator; write it on one line.`);
   }
+  return text;
+}
+
+/** Returns `value` trimmed after checking that it has 1 to `max` characters; it may span lines. */
+export function requireText(value: string, field: string, max: number): string {
+  const text = value.trim();
+  if (text === '') throw invalid(field, `${field} must not be empty.`);
+  if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
   return text;
 }

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/service.js';
 import type { Db } from '../db/database.js';
 import { PreparedQuery } from '../db/prepared.js';
 import type { Database, ReportRow, ReportStatus } from '../db/schema.js';
-import { AppError, invalid, notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { ReportEventType } from '../events/catalog.js';
 import {
   approvalBody,
@@ -13,9 +13,9 @@ import {
 } from '../events/payloads.js';
 import { recordEvent } from '../events/service.js';
 import { newId } from '../ids.js';
-import { requireLine } from '../text.js';
+import { requireLine, requireText } from '../text.js';
 
-/** Longest type, title, reference or client a report may have. */
+/** Maximum length of a report's type, title, reference and client. */
 const MAX_LINE_LENGTH = 200;
 
 export interface ReportInput {
@@ -236,13 +236,6 @@ export class ReportService {
       completed_at: iso(row.completed_at),
     };
   }
-}
-
-function requireText(value: string, field: string, max = 200): string {
-  const text = value.trim();
-  if (text === '') throw invalid(field, `${field} must not be empty.`);
-  if (text.length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
-  return text;
 }
 
 const LOAD_REPORT = new PreparedQuery<[id: string], ReportRow>(1, (db, id) =>
