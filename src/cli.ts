@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { AuthService } from './auth/service.js';
@@ -53,6 +54,16 @@ async function readPassword(): Promise<string> {
 async function openContext(options: GlobalOptions, requireMigrated = true): Promise<Context> {
   const env = { ...process.env, ...(options.database ? { DATABASE_URL: options.database } : {}) };
   const config = loadConfig(env);
+  // Opening a SQLite path creates the file and its folders. These commands work on existing
+  // data, so a missing file is more likely a mistyped path than a new installation.
+  if (requireMigrated && config.database.dialect === 'sqlite' && config.database.file !== ':memory:') {
+    if (!existsSync(config.database.file)) {
+      throw new AppError(
+        'invalid_request',
+        `No database at ${config.database.file}; check --database or DATABASE_URL, or run \`report-webhooks migrate\` to create one there.`,
+      );
+    }
+  }
   const db = openDatabase(config.database);
   if (requireMigrated) {
     const pending = await listPendingMigrations(db);
@@ -220,7 +231,7 @@ function buildProgram(): Command {
     .description(
       'Operator commands for the report webhook service. Settings come from the same environment variables as the service.',
     )
-    .option('--database <url>', 'database to use instead of DATABASE_URL (a SQLite file path)')
+    .option('--database <url>', 'database to use instead of DATABASE_URL: a SQLite file path or a postgres:// URL')
     .showHelpAfterError();
 
   program

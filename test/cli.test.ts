@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthService } from '../src/auth/service.js';
@@ -30,7 +31,17 @@ describe('command-line tool', () => {
     }
   });
 
+  it('refuses a SQLite path with no database, without creating it', async () => {
+    const missing = path.join(tempDir('webhooks-cli-'), 'typo', 'cli.db');
+    const refused = await cli(missing, ['list-failed']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /No database at .*cli\.db; check --database or DATABASE_URL/);
+    assert.equal(fs.existsSync(path.dirname(missing)), false, 'the mistyped folder was not created');
+  });
+
   it('requires migrations before other commands', async () => {
+    // An empty file is an empty SQLite database.
+    fs.writeFileSync(database, '');
     const refused = await cli(database, ['list-failed']);
     assert.equal(refused.code, 1);
     assert.match(
