@@ -5,14 +5,16 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /**
  * Returns `value` trimmed after checking that it is one line of 1 to `max` characters
- * without control characters: names and titles appear in lists, tables and log lines.
+ * without control characters anywhere, its ends included: names and titles appear in
+ * lists, tables and log lines.
  */
 export function requireLine(value: string, field: string, max: number): string {
-  const text = requireText(value, field, max);
-  if (CONTROL_CHARACTER.test(text)) {
+  // Checked before trimming, so a trailing newline is rejected like one in the middle
+  // instead of being dropped silently.
+  if (CONTROL_CHARACTER.test(value)) {
     throw invalid(field, `${field} contains a control character such as CR, LF or tab, or a line separator; write it on one line.`);
   }
-  return text;
+  return requireText(value, field, max);
 }
 
 /** Returns `value` trimmed after checking that it has 1 to `max` characters; it may span lines. */

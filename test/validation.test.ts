@@ -150,6 +150,12 @@ describe('input validation', () => {
     assert.equal(twoLines.status, 400);
     assert.equal(twoLines.body.field, 'reference');
     assert.match(twoLines.body.message as string, /control character/);
+    const trailingNewline = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: 'T\n', reference: 'R', client: 'C' });
+    assert.equal(trailingNewline.status, 400);
+    assert.equal(trailingNewline.body.field, 'title');
+    const spaced = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: '  T  ', reference: 'R', client: 'C' });
+    assert.equal(spaced.status, 201);
+    assert.equal(spaced.body.title, 'T');
   });
 
   it('accepts the original routes and field names', async () => {
