@@ -86,7 +86,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const applied = await migrateToLatest(db, dialect);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const throttle = new LoginThrottle({
+  const throttle = new LoginThrottle(db, {
     ...config.login,
     // The email itself is not logged: a lockout often follows a mistyped or guessed address.
     onLockout: (lockout) =>
@@ -175,6 +175,13 @@ export async function buildService(config: Config, options: ServiceOptions = {})
         run: () => autoDisabler.run(),
       },
       { name: 'retention', intervalMs: config.retention.intervalMs, run: () => pruner.run() },
+      {
+        name: 'login-failures',
+        // A count expires one lockout after its first failure or after its lockout ends.
+        // Pruning once per lockout, at most hourly, deletes it within one more lockout.
+        intervalMs: Math.min(config.login.lockoutMs, 3_600_000),
+        run: () => throttle.prune(),
+      },
     ],
     logger.child({ component: 'housekeeping' }),
   );

@@ -109,11 +109,11 @@ async function migrate(command: Command): Promise<void> {
   );
 }
 
-/** The sign-in throttle counts per process, so it limits one CLI run; it keys on this label. */
+/** The client address under which the sign-in throttle counts the CLI's password checks. */
 const CLI_ADDRESS = 'cli';
 
 function authService({ db, config }: Context): AuthService {
-  return new AuthService(db, config.tokenTtlMs, new LoginThrottle(config.login));
+  return new AuthService(db, config.tokenTtlMs, new LoginThrottle(db, config.login));
 }
 
 async function createAdmin(command: Command, email: string): Promise<void> {

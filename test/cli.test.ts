@@ -90,7 +90,7 @@ describe('command-line tool', () => {
     assert.doesNotMatch(issued.stderr, new RegExp(token));
     const db = openDatabase({ dialect: 'sqlite', file: database });
     try {
-      const throttle = new LoginThrottle({ maxFailures: 5, lockoutMs: 60_000 });
+      const throttle = new LoginThrottle(db, { maxFailures: 5, lockoutMs: 60_000 });
       const principal = await new AuthService(db, 60_000, throttle).authenticate(token);
       assert.equal(principal?.id, user.id);
     } finally {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LoginThrottle } from '../src/auth/throttle.js';
 import { ApiClient } from './helpers/api.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startService, type TestService } from './helpers/service.js';
+import { createTestDatabase, openTestDatabase, type OpenTestDatabase } from './helpers/database.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startService, tempDir, type TestService } from './helpers/service.js';
 
 // LOGIN_MAX_FAILURES=2 locks an email after 2 failures and an address after 8 (4 times as many).
 describe('login throttling', () => {
@@ -68,58 +69,155 @@ describe('login throttling', () => {
   });
 });
 
+describe('login throttling across processes', () => {
+  it('keeps a lockout across a restart', async () => {
+    const database = await createTestDatabase(tempDir('throttle-restart-'));
+    const env = { DATABASE_URL: database.url, LOGIN_MAX_FAILURES: '2', LOGIN_LOCKOUT: '1m' };
+    const signIn = (svc: TestService) =>
+      new ApiClient(svc.url, undefined).post('/api/v1/auth/token', { email: 'nobody@example.test', password: 'wrong' });
+    try {
+      const first = await startService(env);
+      assert.equal((await signIn(first)).status, 401);
+      assert.equal((await signIn(first)).status, 401);
+      await first.close();
+
+      const second = await startService(env);
+      try {
+        assert.equal((await signIn(second)).status, 429);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 describe('LoginThrottle', () => {
-  it('lifts a lockout after its duration', () => {
+  let database: OpenTestDatabase;
+  beforeEach(async () => {
+    database = await openTestDatabase(tempDir('throttle-'));
+  });
+  afterEach(async () => database.close());
+
+  const throttleFor = (maxFailures: number, clock: () => number) =>
+    new LoginThrottle(database.db, { maxFailures, lockoutMs: 60_000, now: clock });
+
+  it('lifts a lockout after its duration', async () => {
     let now = 1_000_000;
-    const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, now: () => now });
-    throttle.recordFailure('a@example.test', '127.0.0.1');
-    throttle.recordFailure('A@example.test ', '127.0.0.1');
-    assert.throws(
-      () => allowed(throttle, 'a@example.test', '127.0.0.1'),
-      /try again in 60 seconds/,
-    );
+    const throttle = throttleFor(2, () => now);
+    await throttle.recordFailure('a@example.test', '127.0.0.1');
+    await throttle.recordFailure('A@example.test ', '127.0.0.1');
+    await assert.rejects(allowed(throttle, 'a@example.test', '127.0.0.1'), /try again in 60 seconds/);
 
     now += 59_000;
-    assert.throws(
-      () => allowed(throttle, 'a@example.test', '127.0.0.1'),
-      /try again in 1 second\./,
-    );
+    await assert.rejects(allowed(throttle, 'a@example.test', '127.0.0.1'), /try again in 1 second\./);
     now += 1_000;
-    assert.doesNotThrow(() => allowed(throttle, 'a@example.test', '127.0.0.1'));
+    await allowed(throttle, 'a@example.test', '127.0.0.1');
   });
 
-  it('slows down from half the limit on', () => {
-    const throttle = new LoginThrottle({ maxFailures: 6, lockoutMs: 60_000, now: () => 0 });
+  it('slows down from half the limit on', async () => {
+    const throttle = throttleFor(6, () => 0);
     const delays: number[] = [];
     for (let i = 0; i < 5; i += 1) {
-      delays.push(throttle.delayMs('b@example.test', '10.0.0.1'));
-      throttle.recordFailure('b@example.test', '10.0.0.1');
+      const attempt = await throttle.begin('b@example.test', '10.0.0.1');
+      delays.push(attempt.delayMs);
+      attempt.end();
+      await throttle.recordFailure('b@example.test', '10.0.0.1');
     }
     assert.deepEqual(delays, [0, 0, 0, 250, 500]);
   });
 
-  it('forgets failures older than the lockout window', () => {
+  it('forgets failures older than the lockout window', async () => {
     let now = 0;
-    const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, now: () => now });
-    throttle.recordFailure('c@example.test', '10.0.0.2');
+    const throttle = throttleFor(2, () => now);
+    await throttle.recordFailure('c@example.test', '10.0.0.2');
     now += 60_000;
-    throttle.recordFailure('c@example.test', '10.0.0.2');
-    assert.doesNotThrow(() => allowed(throttle, 'c@example.test', '10.0.0.2'));
+    await throttle.recordFailure('c@example.test', '10.0.0.2');
+    await allowed(throttle, 'c@example.test', '10.0.0.2');
+  });
+
+  it('shares counts between throttles on one database', async () => {
+    // Two throttles stand for two service processes behind one load balancer.
+    const first = throttleFor(3, () => 0);
+    const second = throttleFor(3, () => 0);
+    await first.recordFailure('e@example.test', '10.0.0.4');
+    await second.recordFailure('e@example.test', '10.0.0.5');
+    await first.recordFailure('e@example.test', '10.0.0.6');
+    await assert.rejects(allowed(second, 'e@example.test', '10.0.0.7'), /too many failed sign-ins/i);
+    await assert.rejects(allowed(first, 'e@example.test', '10.0.0.7'), /too many failed sign-ins/i);
+  });
+
+  it('starts one lockout when failures race', async () => {
+    const lockouts: string[] = [];
+    const throttles = Array.from(
+      { length: 2 },
+      () =>
+        new LoginThrottle(database.db, {
+          maxFailures: 4,
+          lockoutMs: 60_000,
+          now: () => 0,
+          onLockout: (lockout) => lockouts.push(lockout.kind),
+        }),
+    );
+    // Five failures against a limit of four: the first to count four or more locks, and a
+    // second one finds the count already reset, so it does not lock again.
+    await Promise.all(
+      Array.from({ length: 5 }, (_, index) => throttles[index % 2]?.recordFailure('f@example.test', '10.0.0.8')),
+    );
+    assert.deepEqual(lockouts, ['email']);
+  });
+
+  it('keeps the address count after a success', async () => {
+    const throttle = throttleFor(2, () => 0);
+    await throttle.recordFailure('g@example.test', '10.0.0.9');
+    await throttle.recordSuccess('g@example.test');
+    await allowed(throttle, 'g@example.test', '10.0.0.9');
+    const rows = await database.db.selectFrom('login_failures').select('failures').execute();
+    assert.deepEqual(
+      rows.map((row) => Number(row.failures)),
+      [1],
+    );
+  });
+
+  it('prunes counts older than the lockout', async () => {
+    let now = 0;
+    const throttle = throttleFor(2, () => now);
+    await throttle.recordFailure('h@example.test', '10.0.0.10');
+    assert.equal(await throttle.prune(), 0);
+    now += 60_000;
+    assert.equal(await throttle.prune(), 2);
+  });
+
+  it('stores digests, not emails or addresses', async () => {
+    const throttle = throttleFor(2, () => 0);
+    await throttle.recordFailure('secret-person@example.test', '10.0.0.11');
+    const keys = (await database.db.selectFrom('login_failures').select('key').execute()).map((row) => row.key);
+    assert.equal(keys.length, 2);
+    for (const key of keys) {
+      assert.match(key, /^[0-9a-f]{64}$/);
+    }
   });
 });
 
 describe('LoginThrottle parallel attempts', () => {
-  it('counts running attempts against the limit', () => {
-    const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
-    throttle.recordFailure('d@example.test', '10.0.0.3');
-    const end = throttle.begin('d@example.test', '10.0.0.3');
-    assert.throws(() => throttle.begin('d@example.test', '10.0.0.3'), /try again in 1 second/);
-    end();
-    assert.doesNotThrow(() => throttle.begin('d@example.test', '10.0.0.3')());
+  let database: OpenTestDatabase;
+  beforeEach(async () => {
+    database = await openTestDatabase(tempDir('throttle-'));
+  });
+  afterEach(async () => database.close());
+
+  it('counts running attempts against the limit', async () => {
+    const throttle = new LoginThrottle(database.db, { maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
+    await throttle.recordFailure('d@example.test', '10.0.0.3');
+    const attempt = await throttle.begin('d@example.test', '10.0.0.3');
+    await assert.rejects(throttle.begin('d@example.test', '10.0.0.3'), /try again in 1 second/);
+    attempt.end();
+    await allowed(throttle, 'd@example.test', '10.0.0.3');
   });
 });
 
-/** Starts and at once ends an attempt: throws exactly when a new attempt would be refused. */
-function allowed(throttle: LoginThrottle, email: string, address: string): void {
-  throttle.begin(email, address)();
+/** Starts and at once ends an attempt: rejects exactly when a new attempt would be refused. */
+async function allowed(throttle: LoginThrottle, email: string, address: string): Promise<void> {
+  (await throttle.begin(email, address)).end();
 }

@@ -120,10 +120,9 @@ export class AuthService {
    * password, so callers cannot tell which accounts exist.
    */
   async verifyCredentials(email: string, password: string, address: string): Promise<Principal> {
-    const end = this.throttle.begin(email, address);
+    const attempt = await this.throttle.begin(email, address);
     try {
-      const delayMs = this.throttle.delayMs(email, address);
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (attempt.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, attempt.delayMs));
 
       const user = await this.db
         .selectFrom('users')
@@ -133,14 +132,14 @@ export class AuthService {
       const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
       if (!user) await verifyAgainstDummy(password);
       if (!user || !passwordOk || user.is_active !== 1) {
-        this.throttle.recordFailure(email, address);
+        await this.throttle.recordFailure(email, address);
         throw new AppError('unauthorized', BAD_CREDENTIALS);
       }
 
-      this.throttle.recordSuccess(email);
+      await this.throttle.recordSuccess(email);
       return { id: user.id, email: user.email, role: user.role, scope: 'full' };
     } finally {
-      end();
+      attempt.end();
     }
   }
 

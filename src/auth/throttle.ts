@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 
 export interface LoginThrottleOptions {
@@ -14,6 +17,14 @@ export interface LoginThrottleOptions {
   readonly now?: () => number;
 }
 
+/** A sign-in attempt that the throttle let through. */
+export interface LoginAttempt {
+  /** Milliseconds to wait before checking the password. */
+  readonly delayMs: number;
+  /** Ends the attempt; call it once the password check is done, whatever its result. */
+  end(): void;
+}
+
 interface Counter {
   failures: number;
   firstFailureAt: number;
@@ -24,7 +35,6 @@ interface Counter {
 export const ADDRESS_LIMIT_FACTOR = 4;
 const MAX_DELAY_MS = 2_000;
 const DELAY_STEP_MS = 250;
-const MAX_TRACKED_KEYS = 50_000;
 
 /**
  * Slows down and then locks out repeated failed sign-ins, counted per email and per client
@@ -32,67 +42,71 @@ const MAX_TRACKED_KEYS = 50_000;
  * an account exists. From half the limit on, each attempt waits 250 ms more (at most 2 s)
  * before its password is checked.
  *
- * NOTE: the counters live in this process's memory, so a restart clears them and several
- * processes behind one load balancer each allow the full limit.
+ * The counts are rows of `login_failures`, so they survive a restart and every process on
+ * one database shares them. Attempts still running count against the limit too, so that
+ * parallel guesses cannot overshoot it.
+ *
+ * NOTE: attempts still running are counted per process, so N processes behind one load
+ * balancer can each have one guess running when a key is one failure from its limit.
  */
 export class LoginThrottle {
-  readonly #counters = new Map<string, Counter>();
   /** Attempts whose password check is running, by key; they count against the limit. */
   readonly #inFlight = new Map<string, number>();
   readonly #now: () => number;
 
-  constructor(private readonly options: LoginThrottleOptions) {
+  constructor(
+    private readonly db: Db,
+    private readonly options: LoginThrottleOptions,
+  ) {
     this.#now = options.now ?? Date.now;
   }
 
   /**
-   * Starts a sign-in attempt and returns the function that ends it. Throws too_many_requests
-   * while the email or the address is locked out, or when the attempts already running could
-   * reach the limit, so that parallel guesses cannot overshoot it.
+   * Starts a sign-in attempt. Throws too_many_requests while the email or the address is
+   * locked out, or when the attempts already running could reach the limit.
    */
-  begin(email: string, address: string): () => void {
-    const now = this.#now();
+  async begin(email: string, address: string): Promise<LoginAttempt> {
     const limits = [
       { key: emailKey(email), limit: this.options.maxFailures },
       { key: addressKey(address), limit: this.#addressLimit() },
     ];
     const keys = limits.map((entry) => entry.key);
-    const lockedUntil = Math.max(...keys.map((key) => this.#counter(key, now)?.lockedUntil ?? 0));
+    const counters = await this.#read(keys);
+    // The reads are done, so the checks and the reservation below run without a pause in
+    // which another attempt of this process could pass the same checks.
+    const now = this.#now();
+    const lockedUntil = Math.max(...keys.map((key) => counters.get(key)?.lockedUntil ?? 0));
     if (lockedUntil > now) throw tooMany(Math.ceil((lockedUntil - now) / 1000));
 
     const busy = limits.some(({ key, limit }) => {
-      const failures = this.#counter(key, now)?.failures ?? 0;
+      const failures = counters.get(key)?.failures ?? 0;
       return failures + (this.#inFlight.get(key) ?? 0) >= limit;
     });
     if (busy) throw tooMany(1);
 
     for (const key of keys) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
-    return () => {
-      for (const key of keys) {
-        const count = (this.#inFlight.get(key) ?? 1) - 1;
-        if (count <= 0) this.#inFlight.delete(key);
-        else this.#inFlight.set(key, count);
-      }
+    const steps = Math.max(...limits.map(({ key, limit }) => stepsOverHalf(counters.get(key), limit)));
+    let ended = false;
+    return {
+      delayMs: Math.min(MAX_DELAY_MS, steps * DELAY_STEP_MS),
+      end: () => {
+        if (ended) return;
+        ended = true;
+        for (const key of keys) {
+          const count = (this.#inFlight.get(key) ?? 1) - 1;
+          if (count <= 0) this.#inFlight.delete(key);
+          else this.#inFlight.set(key, count);
+        }
+      },
     };
   }
 
-  /** Milliseconds to wait before checking the password of this attempt. */
-  delayMs(email: string, address: string): number {
+  async recordFailure(email: string, address: string): Promise<void> {
     const now = this.#now();
-    const steps = Math.max(
-      this.#stepsOverHalf(this.#counter(emailKey(email), now), this.options.maxFailures),
-      this.#stepsOverHalf(this.#counter(addressKey(address), now), this.#addressLimit()),
-    );
-    return Math.min(MAX_DELAY_MS, steps * DELAY_STEP_MS);
-  }
-
-  recordFailure(email: string, address: string): void {
-    const now = this.#now();
-    if (this.#counters.size > MAX_TRACKED_KEYS) this.#prune(now);
-    if (this.#increment(emailKey(email), this.options.maxFailures, now)) {
+    if (await this.#increment(emailKey(email), this.options.maxFailures, now)) {
       this.options.onLockout?.({ kind: 'email', address, until: now + this.options.lockoutMs });
     }
-    if (this.#increment(addressKey(address), this.#addressLimit(), now)) {
+    if (await this.#increment(addressKey(address), this.#addressLimit(), now)) {
       this.options.onLockout?.({ kind: 'address', address, until: now + this.options.lockoutMs });
     }
   }
@@ -101,51 +115,83 @@ export class LoginThrottle {
    * Forgets the email's failures. The address keeps its count, so that signing in to one's
    * own account does not reset a guessing run against others from the same address.
    */
-  recordSuccess(email: string): void {
-    this.#counters.delete(emailKey(email));
+  async recordSuccess(email: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('key', '=', emailKey(email)).execute();
+  }
+
+  /** Deletes the counts that no longer matter; returns how many it deleted. */
+  async prune(): Promise<number> {
+    const now = this.#now();
+    const result = await this.db
+      .deleteFrom('login_failures')
+      .where('locked_until', '<=', now)
+      .where('first_failure_at', '<=', now - this.options.lockoutMs)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   #addressLimit(): number {
     return this.options.maxFailures * ADDRESS_LIMIT_FACTOR;
   }
 
-  #stepsOverHalf(counter: Counter | undefined, limit: number): number {
-    if (!counter) return 0;
-    const half = Math.floor(limit / 2);
-    return Math.max(0, counter.failures - half + 1);
-  }
-
-  #counter(key: string, now: number): Counter | undefined {
-    const counter = this.#counters.get(key);
-    if (counter && this.#expired(counter, now)) {
-      this.#counters.delete(key);
-      return undefined;
+  /** Reads the counts of `keys` that have not expired. */
+  async #read(keys: readonly string[]): Promise<Map<string, Counter>> {
+    const rows = await this.db.selectFrom('login_failures').selectAll().where('key', 'in', [...keys]).execute();
+    const now = this.#now();
+    const counters = new Map<string, Counter>();
+    for (const row of rows) {
+      const counter = {
+        failures: Number(row.failures),
+        firstFailureAt: Number(row.first_failure_at),
+        lockedUntil: Number(row.locked_until),
+      };
+      if (!this.#expired(counter, now)) counters.set(row.key, counter);
     }
-    return counter;
+    return counters;
   }
 
-  /** Counts one failure; returns true when it starts a lockout. */
-  #increment(key: string, limit: number, now: number): boolean {
-    const counter = this.#counter(key, now) ?? { failures: 0, firstFailureAt: now, lockedUntil: 0 };
-    counter.failures += 1;
-    this.#counters.set(key, counter);
-    if (counter.failures < limit) return false;
+  /**
+   * Counts one failure; returns true when it starts a lockout. Each step is one statement,
+   * so processes counting the same key at once neither lose a failure nor both start the
+   * lockout.
+   */
+  async #increment(key: string, limit: number, now: number): Promise<boolean> {
+    const lockoutMs = this.options.lockoutMs;
+    // An expired count starts over at this failure.
+    const expired = sql<boolean>`login_failures.locked_until <= ${now}
+      AND login_failures.first_failure_at + ${lockoutMs} <= ${now}`;
+    const counted = await this.db
+      .insertInto('login_failures')
+      .values({ key, failures: 1, first_failure_at: now, locked_until: 0 })
+      .onConflict((conflict) =>
+        conflict.column('key').doUpdateSet({
+          failures: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_failures.failures + 1 END`,
+          first_failure_at: sql<number>`CASE WHEN ${expired} THEN ${now} ELSE login_failures.first_failure_at END`,
+        }),
+      )
+      .returning('failures')
+      .executeTakeFirstOrThrow();
+    if (Number(counted.failures) < limit) return false;
 
-    counter.lockedUntil = now + this.options.lockoutMs;
-    counter.failures = 0;
-    counter.firstFailureAt = now;
-    return true;
+    const locked = await this.db
+      .updateTable('login_failures')
+      .set({ locked_until: now + lockoutMs, failures: 0, first_failure_at: now })
+      .where('key', '=', key)
+      .where('failures', '>=', limit)
+      .returning('key')
+      .executeTakeFirst();
+    return locked !== undefined;
   }
 
   #expired(counter: Counter, now: number): boolean {
     return counter.lockedUntil <= now && counter.firstFailureAt + this.options.lockoutMs <= now;
   }
+}
 
-  #prune(now: number): void {
-    for (const [key, counter] of this.#counters) {
-      if (this.#expired(counter, now)) this.#counters.delete(key);
-    }
-  }
+function stepsOverHalf(counter: Counter | undefined, limit: number): number {
+  if (!counter) return 0;
+  const half = Math.floor(limit / 2);
+  return Math.max(0, counter.failures - half + 1);
 }
 
 function tooMany(seconds: number): AppError {
@@ -156,11 +202,15 @@ function tooMany(seconds: number): AppError {
 }
 
 function emailKey(email: string): string {
-  return `email:${email.trim().toLowerCase()}`;
+  return digest(`email:${email.trim().toLowerCase()}`);
 }
 
 function addressKey(address: string): string {
-  return `address:${address}`;
+  return digest(`address:${address}`);
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function formatWait(seconds: number): string {

@@ -8,6 +8,7 @@ import * as deliveryEngine from './migrations/003_delivery_engine.js';
 import * as sessions from './migrations/004_sessions.js';
 import * as multiWorker from './migrations/005_multi_worker.js';
 import * as partialQueueIndexes from './migrations/006_partial_queue_indexes.js';
+import * as loginFailures from './migrations/007_login_failures.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '004_sessions': sessions,
   '005_multi_worker': multiWorker,
   '006_partial_queue_indexes': partialQueueIndexes,
+  '007_login_failures': loginFailures,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -166,6 +166,16 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+/** Failed sign-ins counted for one email or one client address. */
+export interface LoginFailuresTable {
+  /** SHA-256, in hex, of `email:` and the email in lower case, or `address:` and the client address. */
+  key: string;
+  failures: number;
+  first_failure_at: number;
+  /** Time until which sign-ins for the key are refused; 0 or past when not locked out. */
+  locked_until: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -177,6 +187,7 @@ export interface Database {
   delivery_attempts: DeliveryAttemptsTable;
   event_types: EventTypesTable;
   idempotency_keys: IdempotencyKeysTable;
+  login_failures: LoginFailuresTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
