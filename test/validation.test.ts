@@ -140,20 +140,20 @@ describe('input validation', () => {
   it('answers 404 for unknown ids and bad report input with 400', async () => {
     assert.equal((await svc.admin.get('/api/v1/webhooks/wh_missing')).status, 404);
     assert.equal((await svc.admin.post('/api/v1/reports/rpt_missing/submit')).status, 404);
-    const missing = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: 'T', reference: 'R' });
-    assert.equal(missing.status, 400);
-    assert.equal(missing.body.field, 'client');
-    const blank = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: ' ', reference: 'R', client: 'C' });
-    assert.equal(blank.status, 400);
-    assert.equal(blank.body.field, 'title');
-    const twoLines = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: 'T', reference: 'R\nS', client: 'C' });
-    assert.equal(twoLines.status, 400);
-    assert.equal(twoLines.body.field, 'reference');
-    assert.match(twoLines.body.message as string, /control character/);
-    const trailingNewline = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: 'T\n', reference: 'R', client: 'C' });
-    assert.equal(trailingNewline.status, 400);
-    assert.equal(trailingNewline.body.field, 'title');
-    const spaced = await svc.admin.post('/api/v1/reports', { type: 'SAT', title: '  T  ', reference: 'R', client: 'C' });
+    const valid = { type: 'SAT', title: 'T', reference: 'R', client: 'C' };
+    const cases: Array<{ body: Record<string, string>; field: string; message?: RegExp }> = [
+      { body: { type: 'SAT', title: 'T', reference: 'R' }, field: 'client' },
+      { body: { ...valid, title: ' ' }, field: 'title' },
+      { body: { ...valid, reference: 'R\nS' }, field: 'reference', message: /control character/ },
+      { body: { ...valid, title: 'T\n' }, field: 'title', message: /control character/ },
+    ];
+    for (const { body, field, message } of cases) {
+      const rejected = await svc.admin.post('/api/v1/reports', body);
+      assert.equal(rejected.status, 400, JSON.stringify(body));
+      assert.equal(rejected.body.field, field, JSON.stringify(body));
+      if (message) assert.match(rejected.body.message as string, message);
+    }
+    const spaced = await svc.admin.post('/api/v1/reports', { ...valid, title: '  T  ' });
     assert.equal(spaced.status, 201);
     assert.equal(spaced.body.title, 'T');
   });
