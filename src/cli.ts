@@ -2,9 +2,10 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
+import { sql } from 'kysely';
 import { AuthService } from './auth/service.js';
 import { LoginThrottle } from './auth/throttle.js';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { ConfigError, loadConfig, type Config, type DatabaseConfig } from './config/config.js';
 import { listPendingMigrations, migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { dialectFor } from './db/dialect/index.js';
 import { DeliveryService, type DeliverySummary } from './delivery/service.js';
@@ -52,6 +53,10 @@ async function readPassword(): Promise<string> {
 
 /** Opens the configured database; every command but `migrate` needs it fully migrated. */
 async function openContext(options: GlobalOptions, requireMigrated = true): Promise<Context> {
+  // An empty value (often an unset shell variable) would otherwise fall back to DATABASE_URL.
+  if (options.database !== undefined && options.database.trim() === '') {
+    throw new AppError('invalid_request', '--database is empty; pass a SQLite file path or a postgres:// URL.');
+  }
   const env = { ...process.env, ...(options.database ? { DATABASE_URL: options.database } : {}) };
   const config = loadConfig(env);
   // Opening a SQLite path creates the file and its folders. These commands work on existing
@@ -64,7 +69,18 @@ async function openContext(options: GlobalOptions, requireMigrated = true): Prom
       );
     }
   }
-  const db = openDatabase(config.database);
+  let db: Db | undefined;
+  try {
+    // SQLite opens the file here, PostgreSQL at the first query.
+    db = openDatabase(config.database);
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db?.destroy().catch(() => undefined);
+    throw new AppError(
+      'invalid_request',
+      `Cannot open the database ${describeDatabase(config.database)}: ${error instanceof Error ? error.message : String(error)}; check --database or DATABASE_URL.`,
+    );
+  }
   if (requireMigrated) {
     const pending = await listPendingMigrations(db);
     if (pending.length > 0) {
@@ -76,6 +92,14 @@ async function openContext(options: GlobalOptions, requireMigrated = true): Prom
     }
   }
   return { config, db };
+}
+
+/** Names a database for a message: the SQLite path, or the PostgreSQL URL without its password. */
+function describeDatabase(database: DatabaseConfig): string {
+  if (database.dialect === 'sqlite') return database.file;
+  const url = new URL(database.url);
+  if (url.password) url.password = '***';
+  return url.toString();
 }
 
 async function withContext<T>(
@@ -117,8 +141,10 @@ function authService({ db, config }: Context): AuthService {
 }
 
 async function createAdmin(command: Command, email: string): Promise<void> {
-  const password = await readPassword();
+  // The password is read once the database is known to work, so a wrong path is reported
+  // before anyone types a password.
   await withContext(command, async (context) => {
+    const password = await readPassword();
     const user = await authService(context).createUser({
       email,
       password,
@@ -130,8 +156,8 @@ async function createAdmin(command: Command, email: string): Promise<void> {
 }
 
 async function createToken(command: Command, email: string): Promise<void> {
-  const password = await readPassword();
   await withContext(command, async (context) => {
+    const password = await readPassword();
     const issued = await authService(context).issueToken(email, password, CLI_ADDRESS);
     process.stdout.write(`${issued.token}\n`);
     note(`Token for ${email.trim().toLowerCase()} expires at ${issued.expires_at}.`);

@@ -37,6 +37,31 @@ describe('command-line tool', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /No database at .*cli\.db; check --database or DATABASE_URL/);
     assert.equal(fs.existsSync(path.dirname(missing)), false, 'the mistyped folder was not created');
+
+    // The database is checked before the password is read, so no password is asked for.
+    const admin = await cli(missing, ['create-admin', '--email', 'ops@example.com']);
+    assert.equal(admin.code, 1);
+    assert.match(admin.stderr, /No database at /);
+  });
+
+  it('reports a database it cannot open in one line', async () => {
+    const folder = tempDir('webhooks-cli-');
+    const notDatabase = path.join(folder, 'notes.txt');
+    fs.writeFileSync(notDatabase, 'not a database\n'.repeat(100));
+    for (const target of [folder, notDatabase]) {
+      for (const command of ['list-failed', 'migrate']) {
+        const refused = await cli(target, [command]);
+        assert.equal(refused.code, 1, `${command} on ${target}`);
+        assert.match(refused.stderr, /^Error: Cannot open the database .*; check --database or DATABASE_URL\.$/m);
+        assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+      }
+    }
+  });
+
+  it('rejects an empty --database', async () => {
+    const refused = await cli(database, ['--database', '', 'list-failed']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--database is empty/);
   });
 
   it('requires migrations before other commands', async () => {
