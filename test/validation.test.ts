@@ -146,6 +146,11 @@ describe('input validation', () => {
       { body: { ...valid, title: ' ' }, field: 'title' },
       { body: { ...valid, reference: 'R\nS' }, field: 'reference', message: /control character/ },
       { body: { ...valid, title: 'T\n' }, field: 'title', message: /control character/ },
+      { body: { ...valid, title: 'ab\u202ecba' }, field: 'title', message: /bidirectional control/ },
+      { body: { ...valid, client: '\u2066C\u2069' }, field: 'client', message: /bidirectional control/ },
+      { body: { ...valid, title: '\u200b\u200b' }, field: 'title', message: /must not be empty/ },
+      { body: { ...valid, title: 'ab\ud800' }, field: 'title', message: /unpaired UTF-16 surrogate/ },
+      { body: { ...valid, title: 'x'.repeat(201) }, field: 'title', message: /200 characters/ },
     ];
     for (const { body, field, message } of cases) {
       const rejected = await svc.admin.post('/api/v1/reports', body);
@@ -156,6 +161,15 @@ describe('input validation', () => {
     const spaced = await svc.admin.post('/api/v1/reports', { ...valid, title: '  T  ' });
     assert.equal(spaced.status, 201);
     assert.equal(spaced.body.title, 'T');
+    // Lengths count code points, as the schemas do, and a zero-width non-joiner, which
+    // Persian words need, is not a control character.
+    const emoji = '\u{1f600}'.repeat(200);
+    const persian = '\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645';
+    for (const title of [emoji, persian]) {
+      const accepted = await svc.admin.post('/api/v1/reports', { ...valid, title });
+      assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+      assert.equal(accepted.body.title, title);
+    }
   });
 
   it('accepts the original routes and field names', async () => {
