@@ -27,6 +27,9 @@ describe('login throttling', () => {
     assert.equal(locked.status, 429, 'even the right password is refused while locked');
     assert.equal(locked.body.code, 'too_many_requests');
     assert.match(locked.body.message, /try again in \d+ seconds/);
+    const retryAfter = Number(locked.headers.get('retry-after'));
+    assert.ok(retryAfter > 50, `Retry-After ${retryAfter}`);
+    assert.ok(retryAfter <= 60, `Retry-After ${retryAfter}`);
 
     const browser = await attempt(ADMIN_EMAIL, ADMIN_PASSWORD, '/api/v1/auth/login');
     assert.equal(browser.status, 429, 'browser sign-in shares the counters');

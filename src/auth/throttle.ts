@@ -44,10 +44,12 @@ const DELAY_STEP_MS = 250;
  *
  * The counts are rows of `login_failures`, so they survive a restart and every process on
  * one database shares them. Attempts still running count against the limit too, so that
- * parallel guesses cannot overshoot it.
+ * parallel guesses sent to one process cannot overshoot it.
  *
- * NOTE: attempts still running are counted per process, so N processes behind one load
- * balancer can each have one guess running when a key is one failure from its limit.
+ * NOTE: attempts still running are counted per process. A burst of parallel guesses spread
+ * over N processes can pass up to N times a key's remaining allowance before the first
+ * failures are recorded. Counting each attempt as a failure in the database when it starts,
+ * and taking it back on success, would close that gap.
  */
 export class LoginThrottle {
   /** Attempts whose password check is running, by key; they count against the limit. */
@@ -198,6 +200,8 @@ function tooMany(seconds: number): AppError {
   return new AppError(
     'too_many_requests',
     `Too many failed sign-ins; try again in ${formatWait(seconds)}.`,
+    undefined,
+    seconds,
   );
 }
 
