@@ -109,8 +109,8 @@ describe('LoginThrottle', () => {
   it('lifts a lockout after its duration', async () => {
     let now = 1_000_000;
     const throttle = throttleFor(2, () => now);
-    await throttle.recordFailure('a@example.test', '127.0.0.1');
-    await throttle.recordFailure('A@example.test ', '127.0.0.1');
+    await fail(throttle, 'a@example.test', '127.0.0.1');
+    await fail(throttle, 'A@example.test ', '127.0.0.1');
     await assert.rejects(allowed(throttle, 'a@example.test', '127.0.0.1'), /try again in 60 seconds/);
 
     now += 59_000;
@@ -125,8 +125,7 @@ describe('LoginThrottle', () => {
     for (let i = 0; i < 5; i += 1) {
       const attempt = await throttle.begin('b@example.test', '10.0.0.1');
       delays.push(attempt.delayMs);
-      attempt.end();
-      await throttle.recordFailure('b@example.test', '10.0.0.1');
+      await attempt.failed();
     }
     assert.deepEqual(delays, [0, 0, 0, 250, 500]);
   });
@@ -134,9 +133,9 @@ describe('LoginThrottle', () => {
   it('forgets failures older than the lockout window', async () => {
     let now = 0;
     const throttle = throttleFor(2, () => now);
-    await throttle.recordFailure('c@example.test', '10.0.0.2');
+    await fail(throttle, 'c@example.test', '10.0.0.2');
     now += 60_000;
-    await throttle.recordFailure('c@example.test', '10.0.0.2');
+    await fail(throttle, 'c@example.test', '10.0.0.2');
     await allowed(throttle, 'c@example.test', '10.0.0.2');
   });
 
@@ -144,11 +143,20 @@ describe('LoginThrottle', () => {
     // Two throttles stand for two service processes behind one load balancer.
     const first = throttleFor(3, () => 0);
     const second = throttleFor(3, () => 0);
-    await first.recordFailure('e@example.test', '10.0.0.4');
-    await second.recordFailure('e@example.test', '10.0.0.5');
-    await first.recordFailure('e@example.test', '10.0.0.6');
+    await fail(first, 'e@example.test', '10.0.0.4');
+    await fail(second, 'e@example.test', '10.0.0.5');
+    await fail(first, 'e@example.test', '10.0.0.6');
     await assert.rejects(allowed(second, 'e@example.test', '10.0.0.7'), /too many failed sign-ins/i);
     await assert.rejects(allowed(first, 'e@example.test', '10.0.0.7'), /too many failed sign-ins/i);
+  });
+
+  it('bounds parallel guesses across throttles', async () => {
+    const throttles = [throttleFor(3, () => 0), throttleFor(3, () => 0)];
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, index) => throttles[index % 2]!.begin('i@example.test', `10.0.1.${index}`)),
+    );
+    assert.equal(results.filter((result) => result.status === 'fulfilled').length, 3);
+    assert.equal(results.filter((result) => result.status === 'rejected').length, 7);
   });
 
   it('starts one lockout when failures race', async () => {
@@ -163,30 +171,31 @@ describe('LoginThrottle', () => {
           onLockout: (lockout) => lockouts.push(lockout.kind),
         }),
     );
-    // Five failures against a limit of four: the first to count four or more locks, and a
-    // second one finds the count already reset, so it does not lock again.
-    await Promise.all(
-      Array.from({ length: 5 }, (_, index) => throttles[index % 2]?.recordFailure('f@example.test', '10.0.0.8')),
+    const attempts = await Promise.all(
+      Array.from({ length: 4 }, (_, index) => throttles[index % 2]!.begin('f@example.test', '10.0.0.8')),
     );
+    await assert.rejects(throttles[0]!.begin('f@example.test', '10.0.0.8'), /try again in 1 second/);
+    // Every failure finds the count at the limit, and only the first of them locks.
+    await Promise.all(attempts.map((attempt) => attempt.failed()));
     assert.deepEqual(lockouts, ['email']);
   });
 
   it('keeps the address count after a success', async () => {
     const throttle = throttleFor(2, () => 0);
-    await throttle.recordFailure('g@example.test', '10.0.0.9');
-    await throttle.recordSuccess('g@example.test');
+    await fail(throttle, 'g@example.test', '10.0.0.9');
+    const attempt = await throttle.begin('g@example.test', '10.0.0.9');
+    await attempt.succeeded();
+    await attempt.end();
     await allowed(throttle, 'g@example.test', '10.0.0.9');
+    // The email's count started over at 0; the address keeps its failure.
     const rows = await database.db.selectFrom('login_failures').select('failures').execute();
-    assert.deepEqual(
-      rows.map((row) => Number(row.failures)),
-      [1],
-    );
+    assert.deepEqual(rows.map((row) => Number(row.failures)).sort(), [0, 1]);
   });
 
   it('prunes counts older than the lockout', async () => {
     let now = 0;
     const throttle = throttleFor(2, () => now);
-    await throttle.recordFailure('h@example.test', '10.0.0.10');
+    await fail(throttle, 'h@example.test', '10.0.0.10');
     assert.equal(await throttle.prune(), 0);
     now += 60_000;
     assert.equal(await throttle.prune(), 2);
@@ -194,7 +203,7 @@ describe('LoginThrottle', () => {
 
   it('stores digests, not emails or addresses', async () => {
     const throttle = throttleFor(2, () => 0);
-    await throttle.recordFailure('secret-person@example.test', '10.0.0.11');
+    await fail(throttle, 'secret-person@example.test', '10.0.0.11');
     const keys = (await database.db.selectFrom('login_failures').select('key').execute()).map((row) => row.key);
     assert.equal(keys.length, 2);
     for (const key of keys) {
@@ -212,15 +221,32 @@ describe('LoginThrottle parallel attempts', () => {
 
   it('counts running attempts against the limit', async () => {
     const throttle = new LoginThrottle(database.db, { maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
-    await throttle.recordFailure('d@example.test', '10.0.0.3');
+    await fail(throttle, 'd@example.test', '10.0.0.3');
     const attempt = await throttle.begin('d@example.test', '10.0.0.3');
     await assert.rejects(throttle.begin('d@example.test', '10.0.0.3'), /try again in 1 second/);
-    attempt.end();
+    await attempt.end();
     await allowed(throttle, 'd@example.test', '10.0.0.3');
+  });
+
+  it('takes back an attempt that ended without a result', async () => {
+    const throttle = new LoginThrottle(database.db, { maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
+    const attempt = await throttle.begin('j@example.test', '10.0.0.12');
+    await attempt.end();
+    const rows = await database.db.selectFrom('login_failures').select('failures').execute();
+    assert.deepEqual(
+      rows.map((row) => Number(row.failures)),
+      [0, 0],
+    );
   });
 });
 
+/** Runs one attempt with a wrong password. */
+async function fail(throttle: LoginThrottle, email: string, address: string): Promise<void> {
+  const attempt = await throttle.begin(email, address);
+  await attempt.failed();
+}
+
 /** Starts and at once ends an attempt: rejects exactly when a new attempt would be refused. */
 async function allowed(throttle: LoginThrottle, email: string, address: string): Promise<void> {
-  (await throttle.begin(email, address)).end();
+  await (await throttle.begin(email, address)).end();
 }

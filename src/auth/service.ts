@@ -132,14 +132,14 @@ export class AuthService {
       const passwordOk = user ? await verifyPassword(user.password_hash, password) : false;
       if (!user) await verifyAgainstDummy(password);
       if (!user || !passwordOk || user.is_active !== 1) {
-        await this.throttle.recordFailure(email, address);
+        await attempt.failed();
         throw new AppError('unauthorized', BAD_CREDENTIALS);
       }
 
-      await this.throttle.recordSuccess(email);
+      await attempt.succeeded();
       return { id: user.id, email: user.email, role: user.role, scope: 'full' };
     } finally {
-      attempt.end();
+      await attempt.end();
     }
   }
 

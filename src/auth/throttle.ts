@@ -17,18 +17,22 @@ export interface LoginThrottleOptions {
   readonly now?: () => number;
 }
 
-/** A sign-in attempt that the throttle let through. */
+/** A sign-in attempt that the throttle let through, counted as a failure until it ends otherwise. */
 export interface LoginAttempt {
   /** Milliseconds to wait before checking the password. */
   readonly delayMs: number;
-  /** Ends the attempt; call it once the password check is done, whatever its result. */
-  end(): void;
+  /** Keeps the failure counted, and starts a lockout if the count reached the limit. */
+  failed(): Promise<void>;
+  /** Forgets the email's failures and takes this attempt back from the address's count. */
+  succeeded(): Promise<void>;
+  /** Takes the attempt back when it ended neither way, e.g. on an internal error. */
+  end(): Promise<void>;
 }
 
-interface Counter {
-  failures: number;
-  firstFailureAt: number;
-  lockedUntil: number;
+interface Limit {
+  readonly key: string;
+  readonly limit: number;
+  readonly kind: 'email' | 'address';
 }
 
 /** One address may fail this many times the per-email limit, because offices share addresses. */
@@ -43,17 +47,11 @@ const DELAY_STEP_MS = 250;
  * before its password is checked.
  *
  * The counts are rows of `login_failures`, so they survive a restart and every process on
- * one database shares them. Attempts still running count against the limit too, so that
- * parallel guesses sent to one process cannot overshoot it.
- *
- * NOTE: attempts still running are counted per process. A burst of parallel guesses spread
- * over N processes can pass up to N times a key's remaining allowance before the first
- * failures are recorded. Counting each attempt as a failure in the database when it starts,
- * and taking it back on success, would close that gap.
+ * one database shares them. An attempt counts as a failure from its start and is taken back
+ * when its password turns out right, so parallel guesses, to one process or to several,
+ * cannot pass the limit.
  */
 export class LoginThrottle {
-  /** Attempts whose password check is running, by key; they count against the limit. */
-  readonly #inFlight = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(
@@ -64,61 +62,49 @@ export class LoginThrottle {
   }
 
   /**
-   * Starts a sign-in attempt. Throws too_many_requests while the email or the address is
-   * locked out, or when the attempts already running could reach the limit.
+   * Starts a sign-in attempt and counts it as a failure of the email and of the address.
+   * Throws too_many_requests while either is locked out, or when the attempts already
+   * counted reach the limit.
    */
   async begin(email: string, address: string): Promise<LoginAttempt> {
-    const limits = [
-      { key: emailKey(email), limit: this.options.maxFailures },
-      { key: addressKey(address), limit: this.#addressLimit() },
+    const limits: Limit[] = [
+      { key: emailKey(email), limit: this.options.maxFailures, kind: 'email' },
+      { key: addressKey(address), limit: this.#addressLimit(), kind: 'address' },
     ];
-    const keys = limits.map((entry) => entry.key);
-    const counters = await this.#read(keys);
-    // The reads are done, so the checks and the reservation below run without a pause in
-    // which another attempt of this process could pass the same checks.
     const now = this.#now();
-    const lockedUntil = Math.max(...keys.map((key) => counters.get(key)?.lockedUntil ?? 0));
-    if (lockedUntil > now) throw tooMany(Math.ceil((lockedUntil - now) / 1000));
-
-    const busy = limits.some(({ key, limit }) => {
-      const failures = counters.get(key)?.failures ?? 0;
-      return failures + (this.#inFlight.get(key) ?? 0) >= limit;
+    // One transaction, so an attempt refused for its address takes back its email's count.
+    const before = await this.db.transaction().execute(async (trx) => {
+      const counts: number[] = [];
+      for (const entry of limits) counts.push(await this.#reserve(trx, entry, now));
+      return counts;
     });
-    if (busy) throw tooMany(1);
+    const steps = Math.max(...limits.map((entry, index) => stepsOverHalf(before[index] ?? 0, entry.limit)));
 
-    for (const key of keys) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
-    const steps = Math.max(...limits.map(({ key, limit }) => stepsOverHalf(counters.get(key), limit)));
-    let ended = false;
+    let settled = false;
+    const settle = async (outcome: () => Promise<void>): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      await outcome();
+    };
     return {
       delayMs: Math.min(MAX_DELAY_MS, steps * DELAY_STEP_MS),
-      end: () => {
-        if (ended) return;
-        ended = true;
-        for (const key of keys) {
-          const count = (this.#inFlight.get(key) ?? 1) - 1;
-          if (count <= 0) this.#inFlight.delete(key);
-          else this.#inFlight.set(key, count);
-        }
-      },
+      failed: () =>
+        settle(async () => {
+          for (const entry of limits) {
+            const until = await this.#lockIfFull(entry, this.#now());
+            if (until !== undefined) this.options.onLockout?.({ kind: entry.kind, address, until });
+          }
+        }),
+      succeeded: () =>
+        settle(async () => {
+          await this.db.deleteFrom('login_failures').where('key', '=', emailKey(email)).execute();
+          await this.#takeBack(addressKey(address));
+        }),
+      end: () =>
+        settle(async () => {
+          for (const entry of limits) await this.#takeBack(entry.key);
+        }),
     };
-  }
-
-  async recordFailure(email: string, address: string): Promise<void> {
-    const now = this.#now();
-    if (await this.#increment(emailKey(email), this.options.maxFailures, now)) {
-      this.options.onLockout?.({ kind: 'email', address, until: now + this.options.lockoutMs });
-    }
-    if (await this.#increment(addressKey(address), this.#addressLimit(), now)) {
-      this.options.onLockout?.({ kind: 'address', address, until: now + this.options.lockoutMs });
-    }
-  }
-
-  /**
-   * Forgets the email's failures. The address keeps its count, so that signing in to one's
-   * own account does not reset a guessing run against others from the same address.
-   */
-  async recordSuccess(email: string): Promise<void> {
-    await this.db.deleteFrom('login_failures').where('key', '=', emailKey(email)).execute();
   }
 
   /** Deletes the counts that no longer matter; returns how many it deleted. */
@@ -136,64 +122,71 @@ export class LoginThrottle {
     return this.options.maxFailures * ADDRESS_LIMIT_FACTOR;
   }
 
-  /** Reads the counts of `keys` that have not expired. */
-  async #read(keys: readonly string[]): Promise<Map<string, Counter>> {
-    const rows = await this.db.selectFrom('login_failures').selectAll().where('key', 'in', [...keys]).execute();
-    const now = this.#now();
-    const counters = new Map<string, Counter>();
-    for (const row of rows) {
-      const counter = {
-        failures: Number(row.failures),
-        firstFailureAt: Number(row.first_failure_at),
-        lockedUntil: Number(row.locked_until),
-      };
-      if (!this.#expired(counter, now)) counters.set(row.key, counter);
-    }
-    return counters;
-  }
-
   /**
-   * Counts one failure; returns true when it starts a lockout. Each step is one statement,
-   * so processes counting the same key at once neither lose a failure nor both start the
-   * lockout.
+   * Counts one attempt for the key unless it is locked out or full, in one statement, so
+   * processes counting the same key at once cannot pass the limit together. Returns the
+   * count before this attempt; throws too_many_requests when the attempt is refused.
    */
-  async #increment(key: string, limit: number, now: number): Promise<boolean> {
+  async #reserve(trx: Db, { key, limit }: Limit, now: number): Promise<number> {
     const lockoutMs = this.options.lockoutMs;
-    // An expired count starts over at this failure.
-    const expired = sql<boolean>`login_failures.locked_until <= ${now}
-      AND login_failures.first_failure_at + ${lockoutMs} <= ${now}`;
-    const counted = await this.db
+    // An expired count starts over at this attempt.
+    const expired = sql<boolean>`(login_failures.locked_until <= ${now}
+      AND login_failures.first_failure_at + ${lockoutMs} <= ${now})`;
+    const counted = await trx
       .insertInto('login_failures')
       .values({ key, failures: 1, first_failure_at: now, locked_until: 0 })
       .onConflict((conflict) =>
-        conflict.column('key').doUpdateSet({
-          failures: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_failures.failures + 1 END`,
-          first_failure_at: sql<number>`CASE WHEN ${expired} THEN ${now} ELSE login_failures.first_failure_at END`,
-        }),
+        conflict
+          .column('key')
+          .doUpdateSet({
+            failures: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_failures.failures + 1 END`,
+            first_failure_at: sql<number>`CASE WHEN ${expired} THEN ${now} ELSE login_failures.first_failure_at END`,
+          })
+          .where(sql<boolean>`${expired} OR (login_failures.locked_until <= ${now}
+            AND login_failures.failures < ${limit})`),
       )
       .returning('failures')
-      .executeTakeFirstOrThrow();
-    if (Number(counted.failures) < limit) return false;
-
-    const locked = await this.db
-      .updateTable('login_failures')
-      .set({ locked_until: now + lockoutMs, failures: 0, first_failure_at: now })
-      .where('key', '=', key)
-      .where('failures', '>=', limit)
-      .returning('key')
       .executeTakeFirst();
-    return locked !== undefined;
+    if (counted !== undefined) return Number(counted.failures) - 1;
+
+    const row = await trx
+      .selectFrom('login_failures')
+      .select('locked_until')
+      .where('key', '=', key)
+      .executeTakeFirst();
+    const lockedUntil = Number(row?.locked_until ?? 0);
+    throw tooMany(lockedUntil > now ? Math.ceil((lockedUntil - now) / 1000) : 1);
   }
 
-  #expired(counter: Counter, now: number): boolean {
-    return counter.lockedUntil <= now && counter.firstFailureAt + this.options.lockoutMs <= now;
+  /** Starts a lockout when the count reached the limit; returns its end, or undefined. */
+  async #lockIfFull({ key, limit }: Limit, now: number): Promise<number | undefined> {
+    const until = now + this.options.lockoutMs;
+    // The condition on the count lets only one of several failures that find it full start the lockout.
+    const locked = await this.db
+      .updateTable('login_failures')
+      .set({ locked_until: until, failures: 0, first_failure_at: now })
+      .where('key', '=', key)
+      .where('failures', '>=', limit)
+      .where('locked_until', '<=', now)
+      .returning('key')
+      .executeTakeFirst();
+    return locked === undefined ? undefined : until;
+  }
+
+  /** Takes one counted attempt back from the key. */
+  async #takeBack(key: string): Promise<void> {
+    await this.db
+      .updateTable('login_failures')
+      .set({ failures: sql<number>`CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END` })
+      .where('key', '=', key)
+      .execute();
   }
 }
 
-function stepsOverHalf(counter: Counter | undefined, limit: number): number {
-  if (!counter) return 0;
+/** Delay steps for an attempt that follows `failures` counted failures. */
+function stepsOverHalf(failures: number, limit: number): number {
   const half = Math.floor(limit / 2);
-  return Math.max(0, counter.failures - half + 1);
+  return Math.max(0, failures - half + 1);
 }
 
 function tooMany(seconds: number): AppError {
