@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { sql } from 'kysely';
 import { AuthService } from './auth/service.js';
 import { LoginThrottle } from './auth/throttle.js';
-import { ConfigError, loadConfig, type Config, type DatabaseConfig } from './config/config.js';
+import { ConfigError, describeDatabase, loadConfig, type Config } from './config/config.js';
 import { listPendingMigrations, migrateToLatest, openDatabase, type Db } from './db/database.js';
 import { dialectFor } from './db/dialect/index.js';
 import { DeliveryService, type DeliverySummary } from './delivery/service.js';
@@ -65,7 +65,7 @@ async function openContext(options: GlobalOptions, requireMigrated = true): Prom
     if (!existsSync(config.database.file)) {
       throw new AppError(
         'invalid_request',
-        `No database at ${config.database.file}; check --database or DATABASE_URL, or run \`report-webhooks migrate\` to create one there.`,
+        `Database file not found: ${config.database.file}. Check --database or DATABASE_URL, or run \`report-webhooks migrate\` to create one there.`,
       );
     }
   }
@@ -78,7 +78,7 @@ async function openContext(options: GlobalOptions, requireMigrated = true): Prom
     await db?.destroy().catch(() => undefined);
     throw new AppError(
       'invalid_request',
-      `Cannot open the database ${describeDatabase(config.database)}: ${error instanceof Error ? error.message : String(error)}; check --database or DATABASE_URL.`,
+      `Opening the database ${describeDatabase(config.database)} failed: ${error instanceof Error ? error.message : String(error)}. Check --database or DATABASE_URL.`,
     );
   }
   if (requireMigrated) {
@@ -92,14 +92,6 @@ async function openContext(options: GlobalOptions, requireMigrated = true): Prom
     }
   }
   return { config, db };
-}
-
-/** Names a database for a message: the SQLite path, or the PostgreSQL URL without its password. */
-function describeDatabase(database: DatabaseConfig): string {
-  if (database.dialect === 'sqlite') return database.file;
-  const url = new URL(database.url);
-  if (url.password) url.password = '***';
-  return url.toString();
 }
 
 async function withContext<T>(

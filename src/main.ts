@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { buildService } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { ConfigError, describeDatabase, loadConfig, type Config } from './config/config.js';
 import { formatDuration } from './config/duration.js';
 import { createLogging, type Logging } from './observability/logger.js';
 
@@ -10,13 +10,6 @@ function exitOnConfigError(error: unknown): never {
     process.exit(78);
   }
   throw error;
-}
-
-/** The URL without its password, for the log. */
-function redactUrl(text: string): string {
-  const url = new URL(text);
-  if (url.password !== '') url.password = '********';
-  return url.toString();
 }
 
 let config: Config;
@@ -34,7 +27,7 @@ const { logger } = service;
 logger.info(
   {
     role: config.role,
-    database: config.database.dialect === 'sqlite' ? config.database.file : redactUrl(config.database.url),
+    database: describeDatabase(config.database),
     database_pool_size: config.database.dialect === 'postgres' ? config.database.poolSize : undefined,
     admin_email: config.admin ? 'set' : 'not set',
     admin_password: config.admin ? 'set' : 'not set',

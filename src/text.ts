@@ -16,9 +16,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const NOTHING_VISIBLE = /^[\s\p{Cf}]*$/u;
 
 /**
- * Returns `value` trimmed after checking that it is one line of 1 to `max` characters
- * without control characters anywhere, its ends included: names and titles appear in
- * lists, tables and log lines.
+ * Returns `value` trimmed after checking that it is one line of 1 to `max` characters with
+ * no control or bidirectional control characters, its ends included. Names and titles
+ * appear in lists, tables and log lines.
  */
 export function requireLine(value: string, field: string, max: number): string {
   // Checked before trimming, so a trailing newline is rejected like one in the middle
@@ -46,6 +46,8 @@ export function requireText(value: string, field: string, max: number): string {
   }
   const text = value.trim();
   if (NOTHING_VISIBLE.test(text)) throw invalid(field, `${field} must not be empty.`);
-  if ([...text].length > max) throw invalid(field, `${field} must be at most ${max} characters long.`);
+  if ([...text].length > max) {
+    throw invalid(field, `${field} must be at most ${max} characters long.`);
+  }
   return text;
 }

@@ -31,37 +31,37 @@ describe('command-line tool', () => {
     }
   });
 
-  it('refuses a SQLite path with no database, without creating it', async () => {
+  it('rejects a missing SQLite file', async () => {
     const missing = path.join(tempDir('webhooks-cli-'), 'typo', 'cli.db');
-    const refused = await cli(missing, ['list-failed']);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /No database at .*cli\.db; check --database or DATABASE_URL/);
+    const rejected = await cli(missing, ['list-failed']);
+    assert.equal(rejected.code, 1);
+    assert.match(rejected.stderr, /Database file not found: .*cli\.db\. Check --database or DATABASE_URL/);
     assert.equal(fs.existsSync(path.dirname(missing)), false, 'the mistyped folder was not created');
 
     // The database is checked before the password is read, so no password is asked for.
     const admin = await cli(missing, ['create-admin', '--email', 'ops@example.com']);
     assert.equal(admin.code, 1);
-    assert.match(admin.stderr, /No database at /);
+    assert.match(admin.stderr, /Database file not found: /);
   });
 
-  it('reports a database it cannot open in one line', async () => {
+  it('reports an unopenable database briefly', async () => {
     const folder = tempDir('webhooks-cli-');
     const notDatabase = path.join(folder, 'notes.txt');
     fs.writeFileSync(notDatabase, 'not a database\n'.repeat(100));
     for (const target of [folder, notDatabase]) {
       for (const command of ['list-failed', 'migrate']) {
-        const refused = await cli(target, [command]);
-        assert.equal(refused.code, 1, `${command} on ${target}`);
-        assert.match(refused.stderr, /^Error: Cannot open the database .*; check --database or DATABASE_URL\.$/m);
-        assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+        const rejected = await cli(target, [command]);
+        assert.equal(rejected.code, 1, `${command} on ${target}`);
+        assert.match(rejected.stderr, /^Error: Opening the database .* failed: .*\. Check --database or DATABASE_URL\.$/m);
+        assert.doesNotMatch(rejected.stderr, /\n\s+at /, 'no stack trace');
       }
     }
   });
 
   it('rejects an empty --database', async () => {
-    const refused = await cli(database, ['--database', '', 'list-failed']);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /--database is empty/);
+    const rejected = await cli(database, ['--database', '', 'list-failed']);
+    assert.equal(rejected.code, 1);
+    assert.match(rejected.stderr, /--database is empty/);
   });
 
   it('requires migrations before other commands', async () => {

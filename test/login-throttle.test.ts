@@ -139,7 +139,7 @@ describe('LoginThrottle', () => {
     await allowed(throttle, 'c@example.test', '10.0.0.2');
   });
 
-  it('shares counts between throttles on one database', async () => {
+  it('shares counts across throttles', async () => {
     // Two throttles stand for two service processes behind one load balancer.
     const first = throttleFor(3, () => 0);
     const second = throttleFor(3, () => 0);
@@ -180,7 +180,7 @@ describe('LoginThrottle', () => {
     assert.deepEqual(lockouts, ['email']);
   });
 
-  it('keeps the address count after a success', async () => {
+  it('keeps address count after success', async () => {
     const throttle = throttleFor(2, () => 0);
     await fail(throttle, 'g@example.test', '10.0.0.9');
     const attempt = await throttle.begin('g@example.test', '10.0.0.9');
@@ -228,7 +228,7 @@ describe('LoginThrottle parallel attempts', () => {
     await allowed(throttle, 'd@example.test', '10.0.0.3');
   });
 
-  it('takes back an attempt that ended without a result', async () => {
+  it('takes back an unfinished attempt', async () => {
     const throttle = new LoginThrottle(database.db, { maxFailures: 2, lockoutMs: 60_000, now: () => 0 });
     const attempt = await throttle.begin('j@example.test', '10.0.0.12');
     await attempt.end();

@@ -97,8 +97,9 @@ export class LoginThrottle {
         }),
       succeeded: () =>
         settle(async () => {
-          await this.db.deleteFrom('login_failures').where('key', '=', emailKey(email)).execute();
-          await this.#takeBack(addressKey(address));
+          const [emailLimit, addressLimit] = limits as [Limit, Limit];
+          await this.db.deleteFrom('login_failures').where('key', '=', emailLimit.key).execute();
+          await this.#takeBack(addressLimit.key);
         }),
       end: () =>
         settle(async () => {
@@ -161,7 +162,8 @@ export class LoginThrottle {
   /** Starts a lockout when the count reached the limit; returns its end, or undefined. */
   async #lockIfFull({ key, limit }: Limit, now: number): Promise<number | undefined> {
     const until = now + this.options.lockoutMs;
-    // The condition on the count lets only one of several failures that find it full start the lockout.
+    // The condition on the count lets only the first of several failures that find it
+    // full start the lockout.
     const locked = await this.db
       .updateTable('login_failures')
       .set({ locked_until: until, failures: 0, first_failure_at: now })

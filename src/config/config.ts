@@ -355,6 +355,14 @@ export function parseDatabaseUrl(text: string | undefined, poolSize = 10): Datab
   return { dialect: 'sqlite', file };
 }
 
+/** Names a database for logs and messages: the SQLite path, or the PostgreSQL URL without its password. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.dialect === 'sqlite') return database.file;
+  const url = new URL(database.url);
+  if (url.password !== '') url.password = '********';
+  return url.toString();
+}
+
 function withSynchronous(database: DatabaseConfig, text: string | undefined): DatabaseConfig {
   if (text === undefined || database.dialect !== 'sqlite') return database;
   const synchronous = text.toUpperCase();
