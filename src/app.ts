@@ -146,6 +146,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     });
   };
   const firstDelayMs = config.webhook.retryScheduleMs[0] ?? 0;
+  // New deliveries go straight to this process's worker when it has a free slot for them.
+  const openHandoff = sends ? () => worker.openHandoff() : undefined;
 
   const registry = new EventTypeRegistry(db);
   const webhooks = new WebhookService(db, {
@@ -159,6 +161,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     maxPayloadBytes: config.webhook.maxPayloadBytes,
     firstDelayMs,
     onDeliveriesCreated: () => wakeWorkers('deliveries'),
+    openHandoff,
   });
   const autoDisabler = new AutoDisabler(db, logger.child({ component: 'auto-disable' }), {
     disableAfterMs: config.webhook.disableAfterMs,
@@ -189,6 +192,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     approvalStages: config.approvalStages,
     firstDelayMs,
     onDeliveriesCreated: () => wakeWorkers('deliveries'),
+    openHandoff,
   });
   const deliveries = new DeliveryService(db, () => wakeWorkers('deliveries'));
 

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
+import type { Handoff, HandoffLease } from './handoff.js';
 import { RateLimiter } from './rate-limiter.js';
 import { decideAfterAttempt } from './retry-policy.js';
 import type { DeliverySender, SendTarget } from './sender.js';
@@ -48,6 +49,13 @@ const REAP_INTERVAL_MS = 5_000;
  * `endpointConcurrency` attempts in flight per webhook so a slow receiver ties up only its
  * own slots, and writes results back in batches. A delivery is marked delivering under a
  * lease before it is sent, so after a crash it is sent again (at-least-once).
+ *
+ * A transaction in this process that creates a delivery due at once can hand it over
+ * (`openHandoff`). The delivery is then written as delivering under this worker's lease and
+ * sent after the commit, with no claim and no second read of its event. Only a webhook
+ * whose queue had nothing due at its last claim takes deliveries this way. A handoff
+ * therefore does not overtake a backlog or an ordered webhook's queue, and overtakes a
+ * retry or redelivery that fell due since that claim only until the next claim runs.
  */
 export class DeliveryWorker {
   readonly #now: () => number;
@@ -67,6 +75,13 @@ export class DeliveryWorker {
   #immediate: NodeJS.Immediate | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reaper: NodeJS.Timeout | undefined;
+  /**
+   * Webhooks that may take handoffs: the last claim left nothing due in their queue, and no
+   * delivery to them has been written as pending since.
+   */
+  readonly #caughtUp = new Set<string>();
+  /** Set when work waited for a free slot under maxInFlight; the next claim clears it. */
+  #starved = false;
   #results: AttemptRecord[] = [];
   #flushing: Promise<void> | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -122,9 +137,13 @@ export class DeliveryWorker {
     });
   }
 
-  /** Reloads webhook URLs, headers and secrets before the next claim. */
+  /**
+   * Reloads webhook URLs, headers and secrets before the next claim. A change such as a
+   * reactivation can queue deliveries, so no webhook takes handoffs until a claim has run.
+   */
   webhooksChanged(): void {
     this.#targetsLoadedAt = 0;
+    this.#caughtUp.clear();
     this.wake();
   }
 
@@ -180,7 +199,11 @@ export class DeliveryWorker {
   async #claimAndSend(): Promise<void> {
     if (!this.#running) return;
     const free = this.options.maxInFlight - this.#inFlight;
-    if (free <= 0) return;
+    if (free <= 0) {
+      this.#starved = true;
+      return;
+    }
+    this.#starved = false;
 
     await this.#refreshTargets();
     const now = this.#now();
@@ -194,7 +217,10 @@ export class DeliveryWorker {
     }
 
     const claimed = await this.store.claim(slots, free, now, now + this.#leaseMs);
-    this.#returnUnusedTokens(slots, claimed);
+    const counts = new Map<string, number>();
+    for (const row of claimed) counts.set(row.webhook_id, (counts.get(row.webhook_id) ?? 0) + 1);
+    this.#returnUnusedTokens(slots, counts);
+    this.#noteCaughtUp(slots, counts, claimed.length < free);
     let started = 0;
     if (claimed.length > 0) {
       const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
@@ -203,7 +229,8 @@ export class DeliveryWorker {
         const target = this.#targets.get(row.webhook_id);
         const event = events.get(row.event_id);
         if (target && event) {
-          this.#startAttempt(row, event, target);
+          this.#reserve(row.webhook_id);
+          this.#launch(row, event, target);
           started += 1;
         } else {
           orphans.push(row.id);
@@ -212,9 +239,12 @@ export class DeliveryWorker {
       await this.store.release(orphans, now);
     }
 
-    // Every attempt started wakes the worker when it ends, so only a claim that started
-    // none needs to know when the next delivery falls due.
-    if (started > 0) return;
+    // An attempt that ends wakes the worker when its webhook has more queued, so a claim
+    // that started attempts only needs the poll as a fallback.
+    if (started > 0) {
+      this.#sleep(this.#pollMs);
+      return;
+    }
     const nextDue = await this.store.nextDueAt();
     if (nextDue !== undefined) {
       // A due row that was not claimed belongs to a busy or inactive webhook: a finishing
@@ -255,9 +285,7 @@ export class DeliveryWorker {
     return { slots, rateWaitMs };
   }
 
-  #returnUnusedTokens(slots: readonly ClaimSlot[], claimed: readonly ClaimedDelivery[]): void {
-    const counts = new Map<string, number>();
-    for (const row of claimed) counts.set(row.webhook_id, (counts.get(row.webhook_id) ?? 0) + 1);
+  #returnUnusedTokens(slots: readonly ClaimSlot[], counts: ReadonlyMap<string, number>): void {
     for (const slot of slots) {
       const target = this.#targets.get(slot.webhookId);
       if (target?.rateLimit == null) continue;
@@ -266,22 +294,99 @@ export class DeliveryWorker {
     }
   }
 
-  #startAttempt(row: ClaimedDelivery, event: StoredEvent, target: EndpointTarget): void {
-    this.#inFlight += 1;
-    this.#perEndpoint.set(row.webhook_id, (this.#perEndpoint.get(row.webhook_id) ?? 0) + 1);
+  /**
+   * Records which webhooks' queues this claim emptied of due deliveries: those that got
+   * fewer rows than their slot asked for, when the claim's total did not cut them short.
+   * Ordered and rate-limited webhooks never take handoffs, so they are never listed.
+   */
+  #noteCaughtUp(slots: readonly ClaimSlot[], counts: ReadonlyMap<string, number>, underTotal: boolean): void {
+    for (const slot of slots) {
+      const target = this.#targets.get(slot.webhookId);
+      const drained = underTotal && (counts.get(slot.webhookId) ?? 0) < slot.limit;
+      if (drained && target && !target.ordered && target.rateLimit === null) this.#caughtUp.add(slot.webhookId);
+      else this.#caughtUp.delete(slot.webhookId);
+    }
+  }
 
+  /**
+   * Opens a handoff for one transaction. The worker takes a delivery when it runs, its
+   * webhook targets are fresh, the webhook is caught up, unordered and without a rate limit,
+   * and both its cap and maxInFlight leave a slot. The slot is held from `take` until the
+   * attempt ends, or until `abandon`.
+   */
+  openHandoff(): Handoff {
+    const handedOver: Array<{ row: ClaimedDelivery; event: StoredEvent; target: EndpointTarget }> = [];
+    let settled = false;
+    return {
+      take: (deliveryId, webhookId, event, now): HandoffLease | undefined => {
+        const target = settled ? undefined : this.#handoffTarget(webhookId, now);
+        if (target === undefined) {
+          // The delivery is written as pending, so the queue is no longer caught up.
+          this.#caughtUp.delete(webhookId);
+          return undefined;
+        }
+        this.#reserve(webhookId);
+        const row = { id: deliveryId, event_id: event.id, webhook_id: webhookId, attempt_count: 0, next_trigger: 'automatic' as const };
+        handedOver.push({ row, event, target });
+        return { owner: this.store.leaseOwner, until: now + this.#leaseMs };
+      },
+      commit: () => {
+        if (settled) return;
+        settled = true;
+        for (const { row, event, target } of handedOver) this.#launch(row, event, target);
+      },
+      abandon: () => {
+        if (settled) return;
+        settled = true;
+        for (const { row } of handedOver) this.#unreserve(row.webhook_id);
+      },
+    };
+  }
+
+  #handoffTarget(webhookId: string, now: number): EndpointTarget | undefined {
+    if (!this.#running || !this.#caughtUp.has(webhookId)) return undefined;
+    if (this.#targetsLoadedAt === 0 || now - this.#targetsLoadedAt >= TARGET_REFRESH_MS) return undefined;
+    const target = this.#targets.get(webhookId);
+    if (target === undefined || target.ordered || target.rateLimit !== null) return undefined;
+    if (this.#inFlight >= this.options.maxInFlight) {
+      this.#starved = true;
+      return undefined;
+    }
+    const cap = target.maxInFlight ?? this.options.endpointConcurrency;
+    if ((this.#perEndpoint.get(webhookId) ?? 0) >= cap) return undefined;
+    return target;
+  }
+
+  /** Counts an attempt in flight before it starts, so claims and handoffs see its slot taken. */
+  #reserve(webhookId: string): void {
+    this.#inFlight += 1;
+    this.#perEndpoint.set(webhookId, (this.#perEndpoint.get(webhookId) ?? 0) + 1);
+  }
+
+  #unreserve(webhookId: string): void {
+    this.#inFlight -= 1;
+    const busy = (this.#perEndpoint.get(webhookId) ?? 1) - 1;
+    if (busy > 0) this.#perEndpoint.set(webhookId, busy);
+    else this.#perEndpoint.delete(webhookId);
+    if (this.#inFlight === 0) this.#notifyIdle();
+  }
+
+  /** Sends a reserved attempt. A worker that stopped meanwhile leaves the delivery leased for the next start. */
+  #launch(row: ClaimedDelivery, event: StoredEvent, target: EndpointTarget): void {
+    if (!this.#running) {
+      this.#unreserve(row.webhook_id);
+      return;
+    }
     this.#attempt(row, event, target)
       .catch((error: unknown) => {
         // The delivery stays leased and goes back to the queue when the lease expires.
         this.log.error({ err: error, delivery_id: row.id }, 'attempt could not be completed');
       })
       .finally(() => {
-        this.#inFlight -= 1;
-        const busy = (this.#perEndpoint.get(row.webhook_id) ?? 1) - 1;
-        if (busy > 0) this.#perEndpoint.set(row.webhook_id, busy);
-        else this.#perEndpoint.delete(row.webhook_id);
-        if (this.#inFlight === 0) this.#notifyIdle();
-        this.wake();
+        this.#unreserve(row.webhook_id);
+        // The freed slot matters to the claim only when this webhook has more queued, or
+        // when other work waited for a slot under maxInFlight.
+        if (this.#starved || !this.#caughtUp.has(row.webhook_id)) this.wake();
       });
   }
 
@@ -380,8 +485,9 @@ export class DeliveryWorker {
     } finally {
       this.#flushing = undefined;
     }
-    // An ordered webhook's next delivery becomes claimable only once this result is written.
-    this.wake();
+    // An ordered webhook's next delivery becomes claimable only once its result is written,
+    // and a scheduled retry needs a claim to find its due time.
+    if (batch.some((record) => record.status === 'pending' || !this.#caughtUp.has(record.webhookId))) this.wake();
     if (this.#results.length > 0) setImmediate(() => void this.#flush());
   }
 

@@ -4,7 +4,8 @@ import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { AppError, invalid } from '../errors.js';
 import type { EventTypeRegistry } from './registry.js';
-import { recordEvent } from './service.js';
+import type { Handoff } from '../delivery/handoff.js';
+import { inTransactionWithHandoff, recordEvent } from './service.js';
 
 const MAX_KEY_LENGTH = 255;
 
@@ -25,10 +26,17 @@ export interface PublishResult {
   created: boolean;
 }
 
+interface Recorded extends PublishResult {
+  /** Deliveries written as pending, which a worker must claim. */
+  readonly queued: number;
+}
+
 export interface PublishOptions {
   readonly maxPayloadBytes: number;
   readonly firstDelayMs: number;
   readonly onDeliveriesCreated: () => void;
+  /** Opens a handoff to this process's worker, when it runs one. */
+  readonly openHandoff?: (() => Handoff) | undefined;
   readonly now?: () => number;
 }
 
@@ -61,7 +69,7 @@ export class PublishService {
     const key = checkKey(input.idempotencyKey);
     const requestHash = createHash('sha256').update(JSON.stringify([input.type, input.data])).digest('hex');
 
-    let result: PublishResult;
+    let result: Recorded;
     try {
       result = await this.#record(input, key, requestHash);
     } catch (error) {
@@ -70,13 +78,13 @@ export class PublishService {
       result = await this.#record(input, key, requestHash);
     }
 
-    if (result.created && result.deliveries > 0) this.options.onDeliveriesCreated();
-    return result;
+    if (result.queued > 0) this.options.onDeliveriesCreated();
+    return { id: result.id, type: result.type, deliveries: result.deliveries, created: result.created };
   }
 
   /** Inserts the event and its key, or returns the event an earlier publish with the key created. */
-  async #record(input: PublishInput, key: string | undefined, requestHash: string): Promise<PublishResult> {
-    return this.db.transaction().execute(async (trx) => {
+  async #record(input: PublishInput, key: string | undefined, requestHash: string): Promise<Recorded> {
+    return inTransactionWithHandoff(this.db, this.options.openHandoff, async (trx, handoff) => {
       if (key !== undefined) {
         const earlier = await trx
           .selectFrom('idempotency_keys')
@@ -94,6 +102,7 @@ export class PublishService {
         requestId: input.requestId,
         now,
         firstDelayMs: this.options.firstDelayMs,
+        handoff,
       });
       if (key !== undefined) {
         await trx
@@ -101,7 +110,7 @@ export class PublishService {
           .values({ owner: input.owner, key, request_hash: requestHash, event_id: event.id, created_at: now })
           .execute();
       }
-      return { id: event.id, type: event.type, deliveries: event.deliveryCount, created: true };
+      return { id: event.id, type: event.type, deliveries: event.deliveryCount, created: true, queued: event.queuedCount };
     });
   }
 }
@@ -127,7 +136,7 @@ async function replay(
   trx: Transaction<Database>,
   earlier: { request_hash: string; event_id: string },
   requestHash: string,
-): Promise<PublishResult> {
+): Promise<Recorded> {
   if (earlier.request_hash !== requestHash) {
     throw new AppError(
       'conflict',
@@ -151,5 +160,6 @@ async function replay(
     type: event?.type ?? 'unknown',
     deliveries: Number(deliveries.count),
     created: false,
+    queued: 0,
   };
 }

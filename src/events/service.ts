@@ -1,13 +1,18 @@
 import type { Transaction } from 'kysely';
+import type { Db } from '../db/database.js';
 import { PreparedInsert, PreparedQuery } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
+import type { Handoff } from '../delivery/handoff.js';
+import type { StoredEvent } from '../delivery/store.js';
 import { newId } from '../ids.js';
 
 export interface RecordedEvent {
   readonly id: string;
   readonly type: string;
-  /** Deliveries queued for active webhooks; inactive ones get skipped deliveries. */
+  /** Deliveries for active webhooks; inactive ones get skipped deliveries. */
   readonly deliveryCount: number;
+  /** Of those, the deliveries written as pending, which a worker must claim. */
+  readonly queuedCount: number;
 }
 
 export interface EventInput {
@@ -18,17 +23,20 @@ export interface EventInput {
   readonly now: number;
   /** Delay before the first attempt: the first entry of the retry schedule. */
   readonly firstDelayMs: number;
+  /** A worker in this process that may take deliveries that are due at once. */
+  readonly handoff?: Handoff | undefined;
 }
 
 /**
  * Writes an event and one delivery for each webhook subscribed to its type: pending for an
- * active webhook, skipped for an inactive one, so recovery can send it later. It runs inside
+ * active webhook, or delivering when `handoff` takes it, and skipped for an inactive one,
+ * so recovery can send it later. It runs inside
  * the caller's transaction, so the state change that caused the event, the event and its
  * deliveries are committed together or not at all.
  */
 export async function recordEvent(
   trx: Transaction<Database>,
-  { type, body, requestId, now, firstDelayMs }: EventInput,
+  { type, body, requestId, now, firstDelayMs, handoff }: EventInput,
 ): Promise<RecordedEvent> {
   const id = newId('evt');
   const payload = JSON.stringify({
@@ -44,14 +52,43 @@ export async function recordEvent(
     (JSON.parse(webhook.event_types) as string[]).includes(type),
   );
 
+  const event: StoredEvent = { id, type, payload, request_id: requestId, created_at: now };
+  const due = now + firstDelayMs;
+  let active = 0;
+  let queued = 0;
   const rows = subscribers.map((webhook) => {
-    const active = webhook.is_active === 1;
-    const status = active ? 'pending' : 'skipped';
-    return [newId('dlv'), id, webhook.id, status, now + firstDelayMs, now, now, active ? null : now];
+    const deliveryId = newId('dlv');
+    if (webhook.is_active !== 1) return [deliveryId, id, webhook.id, 'skipped', due, now, now, now, null, null];
+    active += 1;
+    const lease = firstDelayMs <= 0 ? handoff?.take(deliveryId, webhook.id, event, now) : undefined;
+    if (lease) return [deliveryId, id, webhook.id, 'delivering', due, now, now, null, lease.until, lease.owner];
+    queued += 1;
+    return [deliveryId, id, webhook.id, 'pending', due, now, now, null, null, null];
   });
   await INSERT_DELIVERIES.execute(trx, rows);
-  const active = subscribers.filter((webhook) => webhook.is_active === 1).length;
-  return { id, type, deliveryCount: active };
+  return { id, type, deliveryCount: active, queuedCount: queued };
+}
+
+/**
+ * Runs `work` in a transaction with a fresh handoff from `openHandoff`, and commits or
+ * abandons the handoff with the transaction. A retried transaction must call this again,
+ * so that deliveries taken by a rolled-back attempt are never sent.
+ */
+export async function inTransactionWithHandoff<T>(
+  db: Db,
+  openHandoff: (() => Handoff) | undefined,
+  work: (trx: Transaction<Database>, handoff: Handoff | undefined) => Promise<T>,
+): Promise<T> {
+  const handoff = openHandoff?.();
+  let result: T;
+  try {
+    result = await db.transaction().execute((trx) => work(trx, handoff));
+  } catch (error) {
+    handoff?.abandon();
+    throw error;
+  }
+  handoff?.commit();
+  return result;
 }
 
 const INSERT_EVENT = new PreparedQuery<
@@ -65,10 +102,21 @@ const LIST_WEBHOOKS = new PreparedQuery<[], { id: string; event_types: string; i
   db.selectFrom('webhooks').select(['id', 'event_types', 'is_active']),
 );
 
-/** New deliveries, up to 64 rows of 8 values per statement: far below either database's parameter limit. */
+/** New deliveries, up to 64 rows of 10 values per statement: far below either database's parameter limit. */
 const INSERT_DELIVERIES = new PreparedInsert(
   'deliveries',
-  ['id', 'event_id', 'webhook_id', 'status', 'next_attempt_at', 'created_at', 'updated_at', 'completed_at'],
+  [
+    'id',
+    'event_id',
+    'webhook_id',
+    'status',
+    'next_attempt_at',
+    'created_at',
+    'updated_at',
+    'completed_at',
+    'lease_until',
+    'lease_owner',
+  ],
   64,
-  { attempt_count: 0, lease_until: null, last_status_code: null, last_error: null },
+  { attempt_count: 0, last_status_code: null, last_error: null },
 );

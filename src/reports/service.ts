@@ -11,7 +11,8 @@ import {
   rejectionBody,
   submissionBody,
 } from '../events/payloads.js';
-import { recordEvent } from '../events/service.js';
+import type { Handoff } from '../delivery/handoff.js';
+import { inTransactionWithHandoff, recordEvent } from '../events/service.js';
 import { newId } from '../ids.js';
 import { requireLine, requireText } from '../text.js';
 
@@ -45,8 +46,10 @@ export interface PublicReport {
 export interface ReportServiceOptions {
   readonly approvalStages: number;
   readonly firstDelayMs: number;
-  /** Called after a commit that created deliveries, so the worker starts at once. */
+  /** Called after a commit that queued deliveries, so a worker claims them at once. */
   readonly onDeliveriesCreated: () => void;
+  /** Opens a handoff to this process's worker, when it runs one. */
+  readonly openHandoff?: (() => Handoff) | undefined;
   readonly now?: () => number;
 }
 
@@ -169,7 +172,7 @@ export class ReportService {
 
   async #transition(id: string, actor: Actor, transition: Transition): Promise<PublicReport> {
     const now = this.#now();
-    const { report, deliveries } = await this.db.transaction().execute(async (trx) => {
+    const { report, queued } = await inTransactionWithHandoff(this.db, this.options.openHandoff, async (trx, handoff) => {
       const current = await this.#load(trx, id);
       if (!transition.from.includes(current.status)) {
         throw new AppError(
@@ -203,11 +206,12 @@ export class ReportService {
         requestId: actor.requestId,
         now,
         firstDelayMs: this.options.firstDelayMs,
+        handoff,
       });
-      return { report: next, deliveries: event.deliveryCount };
+      return { report: next, queued: event.queuedCount };
     });
 
-    if (deliveries > 0) this.options.onDeliveriesCreated();
+    if (queued > 0) this.options.onDeliveriesCreated();
     return this.#toPublic(report);
   }
 
