@@ -14,14 +14,6 @@ import type { Database as SqliteConnection } from 'better-sqlite3';
 
 /** Maximum transactions per shared commit, which bounds how long the group's first member waits. */
 const MAX_GROUP_SIZE = 64;
-/**
- * After a commit that took t, the next group waits until COMMIT_SPACING × t, at most
- * MAX_COMMIT_WAIT_MS, has passed before it commits, unless it fills up first. Commits then
- * take at most about a quarter of the time while writes arrive back to back, and a group
- * that arrives after a quiet spell commits at the end of its turn as before.
- */
-const COMMIT_SPACING = 3;
-const MAX_COMMIT_WAIT_MS = 2;
 /** The savepoint each member runs under inside the group's transaction. */
 const MEMBER_SAVEPOINT = 'group_member';
 
@@ -92,8 +84,6 @@ class GroupCommitDriver implements Driver {
   readonly #queue: Array<() => void> = [];
   #locked = false;
   #group: Group | undefined;
-  /** performance.now() before which the next group does not commit unless it is full. */
-  #nextCommitAt = 0;
 
   constructor(private readonly database: SqliteDatabase & { readonly native: SqliteConnection }) {}
 
@@ -216,9 +206,7 @@ class GroupCommitDriver implements Driver {
     if (!group || !lease.joined) return;
     if (!group.scheduled) {
       group.scheduled = true;
-      const wait = this.#nextCommitAt - performance.now();
-      if (wait > 0) setTimeout(() => this.#commitWhenFree(group), Math.ceil(wait));
-      else setImmediate(() => this.#commitWhenFree(group));
+      setImmediate(() => this.#commitWhenFree(group));
     }
     await group.committed;
   }
@@ -239,16 +227,12 @@ class GroupCommitDriver implements Driver {
 
   #commit(group: Group): void {
     this.#group = undefined;
-    const started = performance.now();
     try {
       this.database.prepare('commit').run([]);
     } catch (error) {
       if (this.database.native.inTransaction) this.database.prepare('rollback').run([]);
       group.reject(error);
       throw error;
-    } finally {
-      const ended = performance.now();
-      this.#nextCommitAt = ended + Math.min(COMMIT_SPACING * (ended - started), MAX_COMMIT_WAIT_MS);
     }
     group.resolve();
   }
