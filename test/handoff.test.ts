@@ -124,8 +124,11 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
       .execute();
   }
 
-  /** Records one event in a transaction with a handoff to the worker; returns its delivery ids. */
-  async function record(options: { failAfter?: boolean } = {}): Promise<string[]> {
+  /**
+   * Records one event in a transaction with a handoff to the worker and returns its
+   * deliveries with the status the commit wrote, read before the worker is woken.
+   */
+  async function record(options: { failAfter?: boolean } = {}): Promise<Array<{ id: string; status: string }>> {
     const event = await inTransactionWithHandoff(test.db, () => worker.openHandoff(), async (trx, handoff) => {
       const recorded = await recordEvent(trx, {
         type: 'submission',
@@ -138,9 +141,13 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
       if (options.failAfter) throw new Error('rolled back on purpose');
       return recorded;
     });
+    const rows = await test.db
+      .selectFrom('deliveries')
+      .select(['id', 'status'])
+      .where('event_id', '=', event.id)
+      .execute();
     if (event.queuedCount > 0) worker.wake();
-    const rows = await test.db.selectFrom('deliveries').select('id').where('event_id', '=', event.id).execute();
-    return rows.map((row) => row.id);
+    return rows;
   }
 
   async function statusOf(deliveryId: string) {
@@ -176,11 +183,11 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
 
   it('queues before the first claim', async () => {
     await addWebhook('wh_a');
-    const [id] = await record();
-    assert.equal((await statusOf(id as string)).status, 'pending');
+    const [delivery] = await record();
+    assert.equal(delivery?.status, 'pending');
 
     await worker.start();
-    await succeeded([id as string]);
+    await succeeded([delivery?.id as string]);
     assert.equal(store.claimed, 1);
   });
 
@@ -188,18 +195,22 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     await addWebhook('wh_a');
     await startCaughtUp();
     receiver.hold();
-    const [id] = await record();
+    const [delivery] = await record();
+    const id = delivery?.id as string;
 
     // Written as delivering under this worker's lease by the same commit as the event.
-    const row = await statusOf(id as string);
-    assert.equal(row.status, 'delivering');
-    assert.equal(row.lease_owner, store.leaseOwner);
+    assert.equal(delivery?.status, 'delivering');
+    assert.equal((await statusOf(id)).lease_owner, store.leaseOwner);
 
     receiver.release();
-    await succeeded([id as string]);
+    await succeeded([id]);
     assert.equal(store.claimed, 0);
     assert.equal(receiver.ids.length, 1);
-    const attempts = await test.db.selectFrom('delivery_attempts').select('attempt_number').where('delivery_id', '=', id as string).execute();
+    const attempts = await test.db
+      .selectFrom('delivery_attempts')
+      .select('attempt_number')
+      .where('delivery_id', '=', id)
+      .execute();
     assert.deepEqual(attempts, [{ attempt_number: 1 }]);
   });
 
@@ -209,22 +220,22 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     receiver.hold();
 
     const first = [...(await record()), ...(await record())];
-    for (const id of first) assert.equal((await statusOf(id)).status, 'delivering');
+    for (const delivery of first) assert.equal(delivery.status, 'delivering');
     const queued = [...(await record()), ...(await record())];
-    for (const id of queued) assert.equal((await statusOf(id)).status, 'pending');
+    for (const delivery of queued) assert.equal(delivery.status, 'pending');
     await eventually(async () => (receiver.ids.length === CAP ? true : undefined), 5_000, 'both held requests');
 
     receiver.release();
-    await succeeded([...first, ...queued]);
+    await succeeded([...first, ...queued].map((delivery) => delivery.id));
     assert.equal(store.claimed, 2);
 
     // The claim that took the queued two found nothing more, so the next is taken again.
     await new Promise((resolve) => setTimeout(resolve, 50));
     receiver.hold();
     const [fifth] = await record();
-    assert.equal((await statusOf(fifth as string)).status, 'delivering');
+    assert.equal(fifth?.status, 'delivering');
     receiver.release();
-    await succeeded([fifth as string]);
+    await succeeded([fifth?.id as string]);
     assert.equal(store.claimed, 2);
   });
 
@@ -235,8 +246,8 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     assert.equal(worker.inFlight, 0);
     assert.equal(await busy(), false);
 
-    const [id] = await record();
-    await succeeded([id as string]);
+    const [delivery] = await record();
+    await succeeded([delivery?.id as string]);
     assert.equal(receiver.ids.length, 1);
   });
 
@@ -245,11 +256,11 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     await addWebhook('wh_limited', { rate_limit: 100 });
     await startCaughtUp();
     receiver.hold();
-    const ids = await record();
-    assert.equal(ids.length, 2);
-    for (const id of ids) assert.equal((await statusOf(id)).status, 'pending');
+    const deliveries = await record();
+    assert.equal(deliveries.length, 2);
+    for (const delivery of deliveries) assert.equal(delivery.status, 'pending');
     receiver.release();
-    await succeeded(ids);
+    await succeeded(deliveries.map((delivery) => delivery.id));
     assert.equal(store.claimed, 2);
   });
 
@@ -260,8 +271,8 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     try {
       await test.db.updateTable('webhooks').set({ url: moved.url }).where('id', '=', 'wh_a').execute();
       worker.webhooksChanged();
-      const [id] = await record();
-      await succeeded([id as string]);
+      const [delivery] = await record();
+      await succeeded([delivery?.id as string]);
       assert.equal(moved.requests.length, 1);
       assert.equal(receiver.ids.length, 0);
     } finally {
@@ -273,8 +284,8 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     await addWebhook('wh_a');
     await startCaughtUp();
     await worker.stop(1_000);
-    const [id] = await record();
-    assert.equal((await statusOf(id as string)).status, 'pending');
+    const [delivery] = await record();
+    assert.equal(delivery?.status, 'pending');
     assert.equal(receiver.ids.length, 0);
   });
 });
