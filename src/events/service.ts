@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 export interface RecordedEvent {
   readonly id: string;
   readonly type: string;
-  /** Deliveries for active webhooks; inactive ones get skipped deliveries. */
+  /** Deliveries for active webhooks. Inactive webhooks get skipped deliveries, not counted here. */
   readonly deliveryCount: number;
   /** Of those, the deliveries written as pending, which a worker must claim. */
   readonly queuedCount: number;
