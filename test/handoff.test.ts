@@ -19,9 +19,14 @@ const CAP = 2;
 /** A store that counts what its claims returned, to tell claimed deliveries from handed-over ones. */
 class CountingStore extends DeliveryStore {
   claimed = 0;
+  /** While set, each claim waits for it after its query, as a slow claim would. */
+  gate: Promise<void> | undefined;
+  claimsStarted = 0;
 
   override async claim(slots: readonly ClaimSlot[], total: number, now: number, leaseUntil: number): Promise<ClaimedDelivery[]> {
+    this.claimsStarted += 1;
     const rows = await super.claim(slots, total, now, leaseUntil);
+    if (this.gate) await this.gate;
     this.claimed += rows.length;
     return rows;
   }
@@ -237,6 +242,49 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     receiver.release();
     await succeeded([fifth?.id as string]);
     assert.equal(store.claimed, 2);
+  });
+
+  it('leaves a running claim its slots', async () => {
+    await addWebhook('wh_a');
+    await startCaughtUp();
+    receiver.hold();
+
+    // A due row written by another path, such as a redelivery, for the claim to find.
+    const now = Date.now();
+    await test.db
+      .insertInto('events')
+      .values({ id: 'evt_other', type: 'submission', payload: '{}', request_id: null, created_at: now })
+      .execute();
+    await test.db
+      .insertInto('deliveries')
+      .values({
+        id: 'dlv_other',
+        event_id: 'evt_other',
+        webhook_id: 'wh_a',
+        status: 'pending',
+        attempt_count: 0,
+        next_attempt_at: now,
+        created_at: now,
+        updated_at: now,
+        completed_at: null,
+      })
+      .execute();
+    let open!: () => void;
+    store.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const started = store.claimsStarted;
+    worker.wake();
+    await eventually(async () => (store.claimsStarted > started ? true : undefined), 5_000, 'a claim to start');
+
+    // The claim holds both of the webhook's slots until it returns, so this one is queued.
+    const [during] = await record();
+    assert.equal(during?.status, 'pending');
+
+    store.gate = undefined;
+    open();
+    receiver.release();
+    await succeeded(['dlv_other', during?.id as string]);
   });
 
   it('frees slots on rollback', async () => {

@@ -54,8 +54,8 @@ const REAP_INTERVAL_MS = 5_000;
  * (`openHandoff`). The delivery is then written as delivering under this worker's lease and
  * sent after the commit, with no claim and no second read of its event. Only a webhook
  * whose queue had nothing due at its last claim takes deliveries this way. A handoff
- * therefore does not overtake a backlog or an ordered webhook's queue, and overtakes a
- * retry or redelivery that fell due since that claim only until the next claim runs.
+ * therefore does not overtake a backlog or an ordered webhook's queue. It can overtake a
+ * retry or redelivery that fell due since that claim, until a claim runs again.
  */
 export class DeliveryWorker {
   readonly #now: () => number;
@@ -82,6 +82,9 @@ export class DeliveryWorker {
   readonly #caughtUp = new Set<string>();
   /** Set when work waited for a free slot under maxInFlight; the next claim clears it. */
   #starved = false;
+  /** Slots a running claim may fill, overall and per webhook, which handoffs leave to it. */
+  #claimingTotal = 0;
+  readonly #claimingPerEndpoint = new Map<string, number>();
   #results: AttemptRecord[] = [];
   #flushing: Promise<void> | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -200,7 +203,9 @@ export class DeliveryWorker {
     if (!this.#running) return;
     const free = this.options.maxInFlight - this.#inFlight;
     if (free <= 0) {
+      // An ending attempt wakes the worker, and the poll covers slots freed otherwise.
       this.#starved = true;
+      this.#sleep(this.#pollMs);
       return;
     }
     this.#starved = false;
@@ -209,6 +214,8 @@ export class DeliveryWorker {
     const now = this.#now();
     const { slots, rateWaitMs } = this.#freeSlots(free, now);
     if (slots.length === 0) {
+      // Every webhook is at its cap, so due rows may wait unseen behind its handoffs.
+      this.#caughtUp.clear();
       // No webhook can take a delivery now. The poll still runs: it finds webhooks created
       // or activated by another process whose notification was lost, and readiness checks
       // that the loop keeps running while no webhook is active.
@@ -216,7 +223,7 @@ export class DeliveryWorker {
       return;
     }
 
-    const claimed = await this.store.claim(slots, free, now, now + this.#leaseMs);
+    const claimed = await this.#claimHoldingSlots(slots, free, now);
     const counts = new Map<string, number>();
     for (const row of claimed) counts.set(row.webhook_id, (counts.get(row.webhook_id) ?? 0) + 1);
     this.#returnUnusedTokens(slots, counts);
@@ -300,6 +307,9 @@ export class DeliveryWorker {
    * Ordered and rate-limited webhooks never take handoffs, so they are never listed.
    */
   #noteCaughtUp(slots: readonly ClaimSlot[], counts: ReadonlyMap<string, number>, underTotal: boolean): void {
+    // A webhook without a slot was at its cap, so the claim could not see its due rows.
+    const inClaim = new Set(slots.map((slot) => slot.webhookId));
+    for (const webhookId of this.#caughtUp) if (!inClaim.has(webhookId)) this.#caughtUp.delete(webhookId);
     for (const slot of slots) {
       const target = this.#targets.get(slot.webhookId);
       const drained = underTotal && (counts.get(slot.webhookId) ?? 0) < slot.limit;
@@ -339,8 +349,32 @@ export class DeliveryWorker {
         if (settled) return;
         settled = true;
         for (const { row } of handedOver) this.#unreserve(row.webhook_id);
+        // A claim may have found no free slot while these were held.
+        if (handedOver.length > 0) this.wake();
       },
     };
+  }
+
+  /**
+   * Runs the claim while handoffs count its slots as taken, so deliveries taken during the
+   * query cannot push a webhook past its cap or the worker past maxInFlight.
+   */
+  async #claimHoldingSlots(slots: readonly ClaimSlot[], free: number, now: number): Promise<ClaimedDelivery[]> {
+    const total = Math.min(free, slots.reduce((sum, slot) => sum + slot.limit, 0));
+    this.#claimingTotal += total;
+    for (const slot of slots) {
+      this.#claimingPerEndpoint.set(slot.webhookId, (this.#claimingPerEndpoint.get(slot.webhookId) ?? 0) + slot.limit);
+    }
+    try {
+      return await this.store.claim(slots, free, now, now + this.#leaseMs);
+    } finally {
+      this.#claimingTotal -= total;
+      for (const slot of slots) {
+        const left = (this.#claimingPerEndpoint.get(slot.webhookId) ?? 0) - slot.limit;
+        if (left > 0) this.#claimingPerEndpoint.set(slot.webhookId, left);
+        else this.#claimingPerEndpoint.delete(slot.webhookId);
+      }
+    }
   }
 
   #handoffTarget(webhookId: string, now: number): EndpointTarget | undefined {
@@ -348,12 +382,13 @@ export class DeliveryWorker {
     if (this.#targetsLoadedAt === 0 || now - this.#targetsLoadedAt >= TARGET_REFRESH_MS) return undefined;
     const target = this.#targets.get(webhookId);
     if (target === undefined || target.ordered || target.rateLimit !== null) return undefined;
-    if (this.#inFlight >= this.options.maxInFlight) {
+    if (this.#inFlight + this.#claimingTotal >= this.options.maxInFlight) {
       this.#starved = true;
       return undefined;
     }
     const cap = target.maxInFlight ?? this.options.endpointConcurrency;
-    if ((this.#perEndpoint.get(webhookId) ?? 0) >= cap) return undefined;
+    const busy = (this.#perEndpoint.get(webhookId) ?? 0) + (this.#claimingPerEndpoint.get(webhookId) ?? 0);
+    if (busy >= cap) return undefined;
     return target;
   }
 
