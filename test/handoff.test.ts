@@ -32,7 +32,7 @@ class CountingStore extends DeliveryStore {
   }
 }
 
-/** A receiver that holds every response until the test releases it, then answers 204. */
+/** Starts a receiver that delays every response until the test releases it, then responds 204. */
 async function startHoldingReceiver() {
   const held: Array<() => void> = [];
   const ids: string[] = [];
@@ -277,7 +277,7 @@ describe(`handing new deliveries to the worker on ${TEST_DATABASE}`, () => {
     worker.wake();
     await eventually(async () => (store.claimsStarted > started ? true : undefined), 5_000, 'a claim to start');
 
-    // The claim holds both of the webhook's slots until it returns, so this one is queued.
+    // The claim reserves both of the webhook's slots until it returns, so this one is queued.
     const [during] = await record();
     assert.equal(during?.status, 'pending');
 

@@ -214,7 +214,7 @@ export class DeliveryWorker {
     const now = this.#now();
     const { slots, rateWaitMs } = this.#freeSlots(free, now);
     if (slots.length === 0) {
-      // Every webhook is at its cap, so due rows may wait unseen behind its handoffs.
+      // No webhook has a free slot, so due rows may wait unseen behind handoffs.
       this.#caughtUp.clear();
       // No webhook can take a delivery now. The poll still runs: it finds webhooks created
       // or activated by another process whose notification was lost, and readiness checks
@@ -307,7 +307,7 @@ export class DeliveryWorker {
    * Ordered and rate-limited webhooks never take handoffs, so they are never listed.
    */
   #noteCaughtUp(slots: readonly ClaimSlot[], counts: ReadonlyMap<string, number>, underTotal: boolean): void {
-    // A webhook without a slot was at its cap, so the claim could not see its due rows.
+    // A webhook without a slot in this claim had none free, so the claim could not see its due rows.
     const inClaim = new Set(slots.map((slot) => slot.webhookId));
     for (const webhookId of this.#caughtUp) if (!inClaim.has(webhookId)) this.#caughtUp.delete(webhookId);
     for (const slot of slots) {
