@@ -31,10 +31,14 @@ const MEMBER_SAVEPOINT = 'group_member';
  * failed commit fails every member. A lone transaction commits one turn later than before.
  */
 export class GroupCommitSqliteDialect implements Dialect {
-  constructor(private readonly database: SqliteDatabase & { readonly native: SqliteConnection }) {}
+  /** `beforeClose` runs when Kysely is destroyed, before the connection closes. */
+  constructor(
+    private readonly database: SqliteDatabase & { readonly native: SqliteConnection },
+    private readonly beforeClose?: () => Promise<void>,
+  ) {}
 
   createDriver(): Driver {
-    return new GroupCommitDriver(this.database);
+    return new GroupCommitDriver(this.database, this.beforeClose);
   }
 
   createQueryCompiler() {
@@ -85,7 +89,10 @@ class GroupCommitDriver implements Driver {
   #locked = false;
   #group: Group | undefined;
 
-  constructor(private readonly database: SqliteDatabase & { readonly native: SqliteConnection }) {}
+  constructor(
+    private readonly database: SqliteDatabase & { readonly native: SqliteConnection },
+    private readonly beforeClose?: () => Promise<void>,
+  ) {}
 
   async init(): Promise<void> {}
 
@@ -135,6 +142,7 @@ class GroupCommitDriver implements Driver {
         // The members saw the error through the group's promise.
       }
     }
+    await this.beforeClose?.();
     this.database.close();
   }
 

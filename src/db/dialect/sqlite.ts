@@ -3,7 +3,9 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { SqliteSynchronous } from '../../config/config.js';
+import type { Logger } from '../../observability/logger.js';
 import { withStatementCache } from '../statement-cache.js';
+import { BACKSTOP_CHECKPOINT_PAGES, DEFAULT_CHECKPOINT_PAGES, WalCheckpointer } from './checkpointer.js';
 import { GroupCommitSqliteDialect } from './group-commit.js';
 import type { DatabaseDialect } from './types.js';
 
@@ -20,7 +22,7 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
     claimLockClause: sql``,
     updateLockClause: sql``,
 
-    createKyselyDialect() {
+    createKyselyDialect(log?: Logger) {
       if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       const database = new SQLite(file);
       database.pragma('journal_mode = WAL');
@@ -31,7 +33,18 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       // savepoint needs for its rollback in a temporary file unless temp_store is MEMORY.
       // A savepoint and its release took about 20 µs with the file and 6 µs without.
       database.pragma('temp_store = MEMORY');
-      return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
+      if (file === ':memory:') return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
+
+      const checkpointer = WalCheckpointer.start(file, (error) => {
+        if (!database.open) return;
+        database.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+        log?.warn({ err: error, file }, 'the WAL checkpoint thread stopped; commits checkpoint again');
+      });
+      database.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      return new GroupCommitSqliteDialect(
+        { ...withStatementCache(database), native: database },
+        () => checkpointer.stop(),
+      );
     },
 
     // One process owns the file, and better-sqlite3 runs one statement at a time.

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { openDatabase } from '../src/db/database.js';
+import { BACKSTOP_CHECKPOINT_PAGES, WalCheckpointer } from '../src/db/dialect/checkpointer.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkpointer-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Waits up to `ms` for `check` to hold, testing it every 20 ms. */
+async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(20);
+  }
+  return check();
+}
+
+describe('WAL checkpoints in a thread', () => {
+  it('copies commits into the database file', async () => {
+    const file = path.join(dir, 'copies.db');
+    const db = openDatabase({ dialect: 'sqlite', file });
+    try {
+      const { rows } = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+      assert.equal(rows[0]?.wal_autocheckpoint, BACKSTOP_CHECKPOINT_PAGES);
+
+      await sql`create table items (id integer primary key, body text not null)`.execute(db);
+      const sizeBefore = fs.statSync(file).size;
+      // About 2 MB in 20 commits: far below the backstop, so only the thread copies it.
+      for (let batch = 0; batch < 20; batch++) {
+        await db.transaction().execute(async (trx) => {
+          for (let i = 0; i < 50; i++) await sql`insert into items (body) values (${'x'.repeat(2_000)})`.execute(trx);
+        });
+      }
+
+      const copied = await eventually(() => fs.statSync(file).size > sizeBefore + 1_000_000, 3_000);
+      assert.ok(copied, `the database file stayed at ${fs.statSync(file).size} bytes`);
+    } finally {
+      await db.destroy();
+    }
+    // The thread closed first, so the main connection was the last one and removed the WAL.
+    assert.equal(fs.existsSync(`${file}-wal`), false);
+  });
+
+  it('reports a thread that fails to open', async () => {
+    let failures = 0;
+    const checkpointer = WalCheckpointer.start(path.join(dir, 'missing.db'), () => {
+      failures += 1;
+    });
+    assert.ok(await eventually(() => failures === 1, 5_000), 'onFailure was not called');
+    assert.equal(checkpointer.running, false);
+    await checkpointer.stop();
+    assert.equal(failures, 1);
+  });
+});
