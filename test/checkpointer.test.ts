@@ -31,14 +31,15 @@ describe('WAL checkpoints in a thread', () => {
 
       await sql`create table items (id integer primary key, body text not null)`.execute(db);
       const sizeBefore = fs.statSync(file).size;
-      // About 2 MB in 20 commits: far below the backstop, so only the thread copies it.
-      for (let batch = 0; batch < 20; batch++) {
+      // About 4 MB in 40 commits: past the thread's 1,000 frames but far below the
+      // backstop, so only the thread copies it.
+      for (let batch = 0; batch < 40; batch++) {
         await db.transaction().execute(async (trx) => {
           for (let i = 0; i < 50; i++) await sql`insert into items (body) values (${'x'.repeat(2_000)})`.execute(trx);
         });
       }
 
-      const copied = await eventually(() => fs.statSync(file).size > sizeBefore + 1_000_000, 3_000);
+      const copied = await eventually(() => fs.statSync(file).size > sizeBefore + 2_000_000, 3_000);
       assert.ok(copied, `the database file stayed at ${fs.statSync(file).size} bytes`);
     } finally {
       await db.destroy();
@@ -56,5 +57,23 @@ describe('WAL checkpoints in a thread', () => {
     assert.equal(checkpointer.running, false);
     await checkpointer.stop();
     assert.equal(failures, 1);
+  });
+
+  it('stops a thread that has not opened yet', async () => {
+    let failures = 0;
+    const checkpointer = WalCheckpointer.start(path.join(dir, 'missing-too.db'), () => {
+      failures += 1;
+    });
+    await checkpointer.stop();
+    assert.equal(checkpointer.running, false);
+    assert.equal(failures, 0);
+  });
+
+  it('runs only on SQLite releases with the WAL fix', () => {
+    assert.equal(WalCheckpointer.supports('3.51.2'), false);
+    assert.equal(WalCheckpointer.supports('3.50.9'), false);
+    assert.equal(WalCheckpointer.supports('3.51.3'), true);
+    assert.equal(WalCheckpointer.supports('3.53.2'), true);
+    assert.equal(WalCheckpointer.supports('4.0.0'), true);
   });
 });

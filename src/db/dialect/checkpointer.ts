@@ -1,34 +1,44 @@
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** How often the thread copies committed WAL frames into the database file. */
-const CHECKPOINT_INTERVAL_MS = 100;
+/** How often the thread looks at the WAL. */
+const CHECK_INTERVAL_MS = 50;
+/** WAL frames not yet in the database file after which the thread copies them (SQLite's own threshold). */
+const THREAD_CHECKPOINT_FRAMES = 1_000;
 /**
- * WAL pages after which a commit on the main connection checkpoints anyway (SQLite's default
- * is 1,000). By then the thread has copied most frames, and this checkpoint lets the next
- * transaction write the WAL from its beginning again.
+ * WAL pages after which a commit on the main connection checkpoints anyway. Under steady
+ * writes the thread's copy never catches up with the last commit, and only a complete
+ * checkpoint lets the next transaction write the WAL from its beginning again.
  */
 export const BACKSTOP_CHECKPOINT_PAGES = 10_000;
-/** The main connection's own threshold when no thread runs. */
+/** The main connection's own threshold when no thread runs, SQLite's default. */
 export const DEFAULT_CHECKPOINT_PAGES = 1_000;
+/** Bytes the WAL file is cut back to when it starts over, after a burst made it longer. */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * The first SQLite release that fixes the WAL-reset race, a corruption that needs two
+ * connections writing or checkpointing one file at once, as the thread and the main
+ * connection do. The fix's backports (3.44.6, 3.50.7) are treated as unsafe too.
+ */
+const FIRST_SAFE_VERSION = [3, 51, 3] as const;
 
-// Runs in the thread as CommonJS. A PASSIVE checkpoint takes no lock that a writer waits
-// for: it copies what was committed before it started and leaves the rest for next time.
+// Runs in the thread as CommonJS. NOOP only reads the WAL's counters. A PASSIVE checkpoint
+// takes no lock that a writer waits for: it copies what was committed before it started.
+// An error ends the thread, so the main connection takes its checkpoints back.
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const database = new Database(workerData.file, { fileMustExist: true });
 database.pragma('busy_timeout = 0');
-const timer = setInterval(() => {
-  try {
-    database.pragma('wal_checkpoint(PASSIVE)');
-  } catch {
-    // Another checkpoint holds the lock; the next tick tries again.
-  }
-}, workerData.intervalMs);
+let timer;
+function check() {
+  const [counters] = database.pragma('wal_checkpoint(NOOP)');
+  if (counters.log - counters.checkpointed >= workerData.frames) database.pragma('wal_checkpoint(PASSIVE)');
+  timer = setTimeout(check, workerData.intervalMs);
+}
+timer = setTimeout(check, workerData.intervalMs);
 parentPort.on('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   database.close();
   parentPort.close();
 });
@@ -44,46 +54,61 @@ parentPort.on('message', () => {
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
-  #failed = false;
+  readonly #exited: Promise<void>;
+  #stopped = false;
 
-  private constructor(file: string, onFailure: (error?: Error) => void) {
+  private constructor(file: string, onFailure: (error: unknown) => void) {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, module, intervalMs: CHECKPOINT_INTERVAL_MS },
+      workerData: { file, module, intervalMs: CHECK_INTERVAL_MS, frames: THREAD_CHECKPOINT_FRAMES },
     });
     this.#worker.unref();
-    const fail = (error?: unknown): void => {
-      if (this.#failed) return;
-      this.#failed = true;
-      onFailure(error instanceof Error ? error : undefined);
-    };
-    this.#worker.once('error', fail);
-    this.#worker.once('exit', fail);
+
+    let error: unknown;
+    this.#worker.once('error', (cause) => {
+      error = cause;
+    });
+    this.#exited = new Promise((resolve) => {
+      this.#worker.once('exit', () => {
+        if (!this.#stopped) onFailure(error);
+        this.#stopped = true;
+        resolve();
+      });
+    });
+  }
+
+  /** True when `version` (sqlite_version()) has the fix the thread depends on. */
+  static supports(version: string): boolean {
+    const parts = version.split('.').map(Number);
+    for (const [index, minimum] of FIRST_SAFE_VERSION.entries()) {
+      const part = parts[index] ?? 0;
+      if (part !== minimum) return part > minimum;
+    }
+    return true;
   }
 
   /**
-   * Starts the thread for a database file. `onFailure` runs, with the thread's error if it
-   * had one, when the thread stops on its own, so the caller can checkpoint on the main
-   * connection again.
+   * Starts the thread for a database file. `onFailure` runs with the thread's error when
+   * the thread stops on its own, so the caller can checkpoint on the main connection again.
    */
-  static start(file: string, onFailure: (error?: Error) => void): WalCheckpointer {
+  static start(file: string, onFailure: (error: unknown) => void): WalCheckpointer {
     return new WalCheckpointer(file, onFailure);
   }
 
   /** True while the thread runs. */
   get running(): boolean {
-    return !this.#failed;
+    return !this.#stopped;
   }
 
   /** Stops the thread and closes its connection; the main connection must close after this. */
   async stop(): Promise<void> {
-    if (this.#failed) return;
-    this.#failed = true;
-    const exited = once(this.#worker, 'exit');
-    // An unreferenced thread would let the process end before the connection closes.
-    this.#worker.ref();
-    this.#worker.postMessage('stop');
-    await exited;
+    if (!this.#stopped) {
+      this.#stopped = true;
+      // An unreferenced thread would let the process end before the connection closes.
+      this.#worker.ref();
+      this.#worker.postMessage('stop');
+    }
+    await this.#exited;
   }
 }

@@ -142,8 +142,11 @@ class GroupCommitDriver implements Driver {
         // The members saw the error through the group's promise.
       }
     }
-    await this.beforeClose?.();
-    this.database.close();
+    try {
+      await this.beforeClose?.();
+    } finally {
+      this.database.close();
+    }
   }
 
   /**

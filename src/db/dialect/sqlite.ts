@@ -5,7 +5,12 @@ import { sql } from 'kysely';
 import type { SqliteSynchronous } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import { withStatementCache } from '../statement-cache.js';
-import { BACKSTOP_CHECKPOINT_PAGES, DEFAULT_CHECKPOINT_PAGES, WalCheckpointer } from './checkpointer.js';
+import {
+  BACKSTOP_CHECKPOINT_PAGES,
+  DEFAULT_CHECKPOINT_PAGES,
+  WAL_SIZE_LIMIT_BYTES,
+  WalCheckpointer,
+} from './checkpointer.js';
 import { GroupCommitSqliteDialect } from './group-commit.js';
 import type { DatabaseDialect } from './types.js';
 
@@ -33,7 +38,10 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       // savepoint needs for its rollback in a temporary file unless temp_store is MEMORY.
       // A savepoint and its release took about 20 µs with the file and 6 µs without.
       database.pragma('temp_store = MEMORY');
-      if (file === ':memory:') return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
+      const version = (database.prepare('select sqlite_version() as version').get() as { version: string }).version;
+      if (file === ':memory:' || !WalCheckpointer.supports(version)) {
+        return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
+      }
 
       const checkpointer = WalCheckpointer.start(file, (error) => {
         if (!database.open) return;
@@ -41,6 +49,7 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
         log?.warn({ err: error, file }, 'the WAL checkpoint thread stopped; commits checkpoint again');
       });
       database.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       return new GroupCommitSqliteDialect(
         { ...withStatementCache(database), native: database },
         () => checkpointer.stop(),
