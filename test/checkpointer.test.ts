@@ -31,7 +31,7 @@ describe('WAL checkpoints in a thread', () => {
 
       await sql`create table items (id integer primary key, body text not null)`.execute(db);
       const sizeBefore = fs.statSync(file).size;
-      // About 4 MB in 40 commits: past the thread's 1,000 frames but far below the
+      // About 4 MB in 40 commits: past the thread's 1,000 frames but below the
       // backstop, so only the thread copies it.
       for (let batch = 0; batch < 40; batch++) {
         await db.transaction().execute(async (trx) => {

@@ -10,11 +10,11 @@ const THREAD_CHECKPOINT_FRAMES = 1_000;
  * writes the thread's copy never catches up with the last commit, and only a complete
  * checkpoint lets the next transaction write the WAL from its beginning again.
  */
-export const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+export const BACKSTOP_CHECKPOINT_PAGES = 4_000;
 /** The main connection's own threshold when no thread runs, SQLite's default. */
 export const DEFAULT_CHECKPOINT_PAGES = 1_000;
 /** Bytes the WAL file is cut back to when it starts over, after a burst made it longer. */
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+export const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
 /**
  * The first SQLite release that fixes the WAL-reset race, a corruption that needs two
  * connections writing or checkpointing one file at once, as the thread and the main
