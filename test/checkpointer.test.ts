@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
@@ -10,6 +12,11 @@ import { BACKSTOP_CHECKPOINT_PAGES, WalCheckpointer } from '../src/db/dialect/ch
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkpointer-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Returns the absolute path of a file given relative to this test. */
+function pathToModule(relative: string): string {
+  return fileURLToPath(new URL(relative, import.meta.url));
+}
 
 /** Waits up to `ms` for `check` to hold, testing it every 20 ms. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
@@ -22,7 +29,9 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('WAL checkpoints in a thread', () => {
-  it('copies commits into the database file', async () => {
+  const oneCore = os.availableParallelism() < 2 ? 'the thread needs a second core' : false;
+
+  it('copies commits into the database file', { skip: oneCore }, async () => {
     const file = path.join(dir, 'copies.db');
     const db = openDatabase({ dialect: 'sqlite', file });
     try {
@@ -67,6 +76,24 @@ describe('WAL checkpoints in a thread', () => {
     await checkpointer.stop();
     assert.equal(checkpointer.running, false);
     assert.equal(failures, 0);
+  });
+
+  it('leaves checkpoints to commits on one core', () => {
+    const database = pathToModule('../src/db/database.ts');
+    const script = path.join(dir, 'one-core.mts');
+    fs.writeFileSync(
+      script,
+      `import { sql } from ${JSON.stringify(import.meta.resolve('kysely'))};
+import { openDatabase } from ${JSON.stringify(database)};
+const db = openDatabase({ dialect: 'sqlite', file: ${JSON.stringify(path.join(dir, 'one-core.db'))} });
+const { rows } = await sql\`pragma wal_autocheckpoint\`.execute(db);
+console.log(JSON.stringify(rows[0]));
+await db.destroy();
+`,
+    );
+    const child = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', script], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { wal_autocheckpoint: 1_000 });
   });
 
   it('runs only on SQLite releases with the WAL fix', () => {
