@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** How often the thread looks at the WAL. */
+/** How often the thread reads the WAL's frame counts. */
 const CHECK_INTERVAL_MS = 50;
-/** WAL frames not yet in the database file after which the thread copies them (SQLite's own threshold). */
+/** WAL frames not yet copied at which the thread runs a checkpoint, the same as SQLite's default. */
 const THREAD_CHECKPOINT_FRAMES = 1_000;
 /**
  * WAL pages after which a commit on the main connection checkpoints anyway. Under steady
@@ -24,10 +24,10 @@ const FIRST_SAFE_VERSION = [3, 51, 3] as const;
 
 // Runs in the thread as CommonJS. NOOP only reads the WAL's counters. A PASSIVE checkpoint
 // takes no lock that a writer waits for: it copies what was committed before it started.
-// An error ends the thread, so the main connection takes its checkpoints back.
+// An error ends the thread, so the main connection runs checkpoints again.
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
+const Database = require(workerData.driverPath);
 const database = new Database(workerData.file, { fileMustExist: true });
 database.pragma('busy_timeout = 0');
 let timer;
@@ -58,10 +58,10 @@ export class WalCheckpointer {
   #stopped = false;
 
   private constructor(file: string, onFailure: (error: unknown) => void) {
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
+    const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, module, intervalMs: CHECK_INTERVAL_MS, frames: THREAD_CHECKPOINT_FRAMES },
+      workerData: { file, driverPath, intervalMs: CHECK_INTERVAL_MS, frames: THREAD_CHECKPOINT_FRAMES },
     });
     this.#worker.unref();
 

@@ -39,24 +39,22 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       // savepoint needs for its rollback in a temporary file unless temp_store is MEMORY.
       // A savepoint and its release took about 20 µs with the file and 6 µs without.
       database.pragma('temp_store = MEMORY');
+      const connection = { ...withStatementCache(database), native: database };
       const version = (database.prepare('select sqlite_version() as version').get() as { version: string }).version;
-      // On a process limited to one core the thread's copy would take the same core
-      // from the event loop, so SQLite's own checkpoint in the commit stays.
+      // On one core the thread would take CPU from the event loop, so commits keep
+      // SQLite's default checkpoint.
       if (file === ':memory:' || !WalCheckpointer.supports(version) || os.availableParallelism() < 2) {
-        return new GroupCommitSqliteDialect({ ...withStatementCache(database), native: database });
+        return new GroupCommitSqliteDialect(connection);
       }
 
       const checkpointer = WalCheckpointer.start(file, (error) => {
         if (!database.open) return;
         database.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
-        log?.warn({ err: error, file }, 'the WAL checkpoint thread stopped; commits checkpoint again');
+        log?.warn({ err: error, file }, 'WAL checkpoint thread failed, so commits run checkpoints again');
       });
       database.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
       database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-      return new GroupCommitSqliteDialect(
-        { ...withStatementCache(database), native: database },
-        () => checkpointer.stop(),
-      );
+      return new GroupCommitSqliteDialect(connection, () => checkpointer.stop());
     },
 
     // One process owns the file, and better-sqlite3 runs one statement at a time.
