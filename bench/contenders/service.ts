@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
@@ -10,7 +9,7 @@ import { recordEvent } from '../../src/events/service.js';
 import { key } from '../ledger.js';
 import { pace } from '../pacer.js';
 import { REPORT_FIELDS } from '../payload.js';
-import { ROOT, sleep, spawnNode, waitForExit } from '../processes.js';
+import { freePort, ROOT, sleep, spawnNode, waitForExit } from '../processes.js';
 import { RECEIVER_HOST } from '../receivers.js';
 import type { Contender, ContenderId, OfferResult } from './contender.js';
 
@@ -65,6 +64,11 @@ export class ServiceContender implements Contender {
     this.id = options.id;
     this.variant = options.variant ?? 'as shipped';
     this.databaseUrl = options.databaseUrl ?? path.join(this.dir, 'webhooks.db');
+  }
+
+  /** The service's base URL once started. */
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
   }
 
   get logFile(): string {
@@ -290,12 +294,4 @@ function preloadEvent() {
   const now = Date.now();
   const report = { id: `rpt_preload_${now}`, ...REPORT_FIELDS, submitted_by: ADMIN_EMAIL, status: 'PENDING' };
   return { type: 'submission' as const, body: { report }, requestId: null, now, firstDelayMs: 0 };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

@@ -1,0 +1,203 @@
+/*
+ * `npm run bench:floor`: the least CPU an HTTP request and a delivery cost on this machine,
+ * next to what the service spends per request and per event. Each process under test runs
+ * pinned to CPU 0 like the suite's contenders, and the driver and receivers run on CPU 1.
+ *
+ * It prints how many microseconds of CPU 0 per event the ratio targets against the raw
+ * undici loop (B0) leave, and how much of that budget a bare HTTP server and B0's own send
+ * already take. Each cell offers load open-loop for a few rounds and
+ * prints the CPU time of the process under test divided by the requests it served.
+ *
+ * Flags: --rate N (the bare servers' and B0's rate, default 6400), --service-rate N (the
+ * service's, default 1500, below its capacity), --rounds N (default 3), --ceiling N (B0's
+ * sustained rate in the suite, default 16000), --no-build.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { DirectContender } from './contenders/direct.js';
+import { ServiceContender } from './contenders/service.js';
+import { pace } from './pacer.js';
+import { cpuMs, freePort, pinningFor, pinProcess, ROOT, sleep, spawnNode, waitForExit } from './processes.js';
+import { Receivers } from './receivers.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '6400' },
+    'service-rate': { type: 'string', default: '1500' },
+    rounds: { type: 'string', default: '3' },
+    ceiling: { type: 'string', default: '16000' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+const rate = Number(flags.rate);
+const serviceRate = Number(flags['service-rate']);
+const rounds = Number(flags.rounds);
+const ceiling = Number(flags.ceiling);
+const ROUND_MS = 3_000;
+const TIMEOUT_MS = 5_000;
+
+interface Row {
+  readonly cell: string;
+  readonly rate: number;
+  /** CPU microseconds per request or event, one figure per round. */
+  readonly perRound: number[];
+}
+
+const rows: Row[] = [];
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function report(row: Row): void {
+  rows.push(row);
+  const rounded = row.perRound.map((value) => Math.round(value));
+  process.stdout.write(`${row.cell} at ${row.rate}/s: ${rounded.join(', ')} µs per request (median ${Math.round(median(row.perRound))})\n`);
+}
+
+/** Offers `send` open-loop; a first round warms the process and is not counted. */
+async function measure(pid: number, offeredRate: number, send: () => Promise<unknown>): Promise<number[]> {
+  const perRound: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    const before = cpuMs(pid);
+    const pending: Array<Promise<unknown>> = [];
+    const sent = await pace(offeredRate, ROUND_MS, () => {
+      pending.push(send());
+    });
+    const failed = (await Promise.allSettled(pending)).filter((outcome) => outcome.status === 'rejected').length;
+    if (failed > 0) throw new Error(`${failed} of ${sent} requests failed; lower --rate`);
+    await sleep(100);
+    if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / sent);
+  }
+  return perRound;
+}
+
+function getter(pool: Pool, route: string): () => Promise<void> {
+  return async () => {
+    const response = await pool.request({ method: 'GET', path: route });
+    await response.body.dump();
+    if (response.statusCode !== 200) throw new Error(`GET ${route} returned status ${response.statusCode}`);
+  };
+}
+
+async function bareServer(kind: 'http' | 'fastify', cpus: string | undefined): Promise<void> {
+  const port = await freePort();
+  const child: ChildProcess = spawnNode(path.join(ROOT, 'bench/floor-server.ts'), [kind, String(port)], { cpus });
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
+  try {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const up = await pool.request({ method: 'GET', path: '/healthz' }).then(
+        async (response) => (await response.body.dump(), true),
+        () => false,
+      );
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`the ${kind} server did not start`);
+      await sleep(50);
+    }
+    const send = getter(pool, '/healthz');
+    report({ cell: kind === 'http' ? 'bare node:http, GET' : 'bare Fastify, GET', rate, perRound: await measure(child.pid as number, rate, send) });
+  } finally {
+    child.kill('SIGTERM');
+    await waitForExit(child, 5_000);
+    await pool.destroy();
+  }
+}
+
+async function rawSend(receivers: Receivers, cpus: string | undefined): Promise<void> {
+  const b0 = new DirectContender({ mode: 'undici', connections: 16, signing: true, timeoutMs: TIMEOUT_MS, cpus });
+  await b0.start(receivers.urls);
+  try {
+    const pid = b0.pids()[0] as number;
+    const perRound: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      await receivers.clear();
+      const before = cpuMs(pid);
+      const offered = await b0.offer(rate, ROUND_MS, [0]);
+      if (offered.failures > 0) throw new Error(`B0 saw ${offered.failures} failed sends; lower --rate`);
+      await receivers.waitForSuccesses(offered.events, 10_000);
+      if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / offered.events);
+    }
+    report({ cell: 'B0 raw undici send, signed', rate, perRound });
+  } finally {
+    await b0.stop();
+  }
+}
+
+/** Measures the service: GET /healthz and report actions with SERVICE_ROLE=api, then report actions with their delivery. */
+async function service(receivers: Receivers, cpus: string | undefined): Promise<void> {
+  const api = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS, env: { SERVICE_ROLE: 'api' } });
+  await api.start(receivers.urls);
+  const pool = new Pool(api.url, { connections: 64 });
+  try {
+    const pid = api.pids()[0] as number;
+    report({ cell: 'service GET /healthz', rate: serviceRate, perRound: await measure(pid, serviceRate, getter(pool, '/healthz')) });
+    report({ cell: 'service GET /healthz', rate, perRound: await measure(pid, rate, getter(pool, '/healthz')) });
+    report({ cell: 'service report action, API only', rate: serviceRate, perRound: await events(api, receivers, false) });
+  } finally {
+    await pool.destroy();
+    await api.stop();
+  }
+
+  const all = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS });
+  await all.start(receivers.urls);
+  try {
+    report({ cell: 'service report action and its delivery', rate: serviceRate, perRound: await events(all, receivers, true) });
+  } finally {
+    await all.stop();
+  }
+}
+
+async function events(contender: ServiceContender, receivers: Receivers, delivered: boolean): Promise<number[]> {
+  const pid = contender.pids()[0] as number;
+  const perRound: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    await receivers.clear();
+    const before = cpuMs(pid);
+    const offered = await contender.offer(serviceRate, ROUND_MS, [0]);
+    if (offered.failures > 0) throw new Error(`${offered.failures} report actions failed; see ${contender.logFile}`);
+    if (delivered) await receivers.waitForDistinct(offered.events, 30_000);
+    if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / offered.events);
+  }
+  return perRound;
+}
+
+async function main(): Promise<void> {
+  if (!flags['no-build']) {
+    const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build:server failed; fix the compile errors above and run again');
+  }
+  const pinning = pinningFor(true);
+  if (pinning.driver) await pinProcess(process.pid, pinning.driver);
+  const receivers = await Receivers.start(1, pinning.driver);
+  try {
+    await bareServer('http', pinning.service);
+    await bareServer('fastify', pinning.service);
+    await rawSend(receivers, pinning.service);
+    await service(receivers, pinning.service);
+  } finally {
+    await receivers.close();
+  }
+
+  const at = (cell: string): number => median(rows.find((row) => row.cell === cell && row.rate === rate)?.perRound ?? []);
+  const floor = at('bare node:http, GET') + at('B0 raw undici send, signed');
+  process.stdout.write(
+    `\nA bare request and B0's send together: ${Math.round(floor)} µs of CPU 0 per event at ${rate}/s.\n` +
+      `Budget per event for L / B0 against a ${ceiling}/s ceiling: ` +
+      `0.4 leaves ${Math.round(1e6 / (0.4 * ceiling))} µs, 0.6 leaves ${Math.round(1e6 / (0.6 * ceiling))} µs.\n`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
