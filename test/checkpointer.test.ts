@@ -28,10 +28,24 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-describe('WAL checkpoints in a thread', () => {
-  const oneCore = os.availableParallelism() < 2 ? 'the thread needs a second core' : false;
+/** Counts this process's threads whose nice value is `nice`, from /proc/self/task. */
+function threadsAtNice(nice: number): number {
+  let count = 0;
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      // The fields after the command name start at field 3, the state, so nice (field 19) is at index 16.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[16]) === nice) count += 1;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return count;
+}
 
-  it('copies commits into the database file', { skip: oneCore }, async () => {
+describe('WAL checkpoints in a thread', () => {
+  it('copies commits into the database file', async () => {
     const file = path.join(dir, 'copies.db');
     const db = openDatabase({ dialect: 'sqlite', file });
     try {
@@ -78,7 +92,21 @@ describe('WAL checkpoints in a thread', () => {
     assert.equal(failures, 0);
   });
 
-  it('leaves checkpoints to commits on one core', (context) => {
+  it('runs the thread at the lowest priority', { skip: process.platform !== 'linux' && 'thread priorities are read from /proc' }, async () => {
+    // An empty file is an empty SQLite database, and no main connection starts a thread of its own.
+    const file = path.join(dir, 'priority.db');
+    fs.writeFileSync(file, '');
+    const before = threadsAtNice(19);
+    const checkpointer = WalCheckpointer.start(file, (error) => assert.fail(`the thread failed: ${String(error)}`));
+    try {
+      assert.ok(await eventually(() => threadsAtNice(19) === before + 1, 5_000), 'no thread took nice value 19');
+    } finally {
+      await checkpointer.stop();
+    }
+    assert.equal(threadsAtNice(19), before);
+  });
+
+  it('starts the thread on one core', (context) => {
     const database = absolutePath('../src/db/database.ts');
     const script = path.join(dir, 'one-core.mts');
     fs.writeFileSync(
@@ -97,8 +125,9 @@ await db.destroy();
       return;
     }
 
+    // The main connection's threshold moves to the backstop only when the thread starts.
     assert.equal(child.status, 0, child.stderr);
-    assert.deepEqual(JSON.parse(child.stdout), { wal_autocheckpoint: 1_000 });
+    assert.deepEqual(JSON.parse(child.stdout), { wal_autocheckpoint: BACKSTOP_CHECKPOINT_PAGES });
   });
 
   it('gates on the SQLite version', () => {

@@ -11,6 +11,11 @@ const THREAD_CHECKPOINT_FRAMES = 1_000;
  * checkpoint lets the next transaction write the WAL from its beginning again.
  */
 export const BACKSTOP_CHECKPOINT_PAGES = 4_000;
+/**
+ * The thread's nice value, the lowest priority. On a core the event loop keeps busy, the
+ * thread then copies mostly while the loop waits, and a busy loop is slowed less by it.
+ */
+const THREAD_PRIORITY = 19;
 /** The main connection's own threshold when no thread runs, SQLite's default. */
 export const DEFAULT_CHECKPOINT_PAGES = 1_000;
 /** Bytes the WAL file is cut back to when it starts over, after a burst made it longer. */
@@ -22,11 +27,19 @@ export const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
  */
 const FIRST_SAFE_VERSION = [3, 51, 3] as const;
 
-// Runs in the thread as CommonJS. NOOP only reads the WAL's counters. A PASSIVE checkpoint
-// takes no lock that a writer waits for: it copies what was committed before it started.
-// An error ends the thread, so the main connection runs checkpoints again.
+// Runs in the thread as CommonJS. On Linux the thread first lowers its own priority:
+// /proc/thread-self names its thread id, and setpriority() on a thread id changes that
+// thread alone. NOOP only reads the WAL's counters. A PASSIVE checkpoint takes no lock that
+// a writer waits for: it copies what was committed before it started. An error ends the
+// thread, so the main connection runs checkpoints again.
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+try {
+  const threadId = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(threadId, workerData.priority);
+} catch {
+  // Without /proc/thread-self (outside Linux) the thread keeps the process's priority.
+}
 const Database = require(workerData.driverPath);
 const database = new Database(workerData.file, { fileMustExist: true });
 database.pragma('busy_timeout = 0');
@@ -50,7 +63,8 @@ parentPort.on('message', () => {
  * Left to itself, SQLite runs this copy inside the COMMIT that takes the WAL past 1,000
  * pages, and in WAL mode with synchronous=NORMAL that copy syncs both files. In a probe at
  * 1,000 to 3,000 events/s, one commit in about 20 did so and took 6.7 ms on average, during
- * which the event loop ran no request and no delivery.
+ * which the event loop ran no request and no delivery. In the thread the syncs no longer
+ * hold up the loop, which matters most when both share one core.
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
@@ -61,7 +75,13 @@ export class WalCheckpointer {
     const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, driverPath, intervalMs: CHECK_INTERVAL_MS, frames: THREAD_CHECKPOINT_FRAMES },
+      workerData: {
+        file,
+        driverPath,
+        intervalMs: CHECK_INTERVAL_MS,
+        frames: THREAD_CHECKPOINT_FRAMES,
+        priority: THREAD_PRIORITY,
+      },
     });
     this.#worker.unref();
 

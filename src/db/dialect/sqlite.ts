@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
@@ -41,9 +40,7 @@ export function sqliteDialect(file: string, synchronous: SqliteSynchronous = 'NO
       database.pragma('temp_store = MEMORY');
       const connection = { ...withStatementCache(database), native: database };
       const version = (database.prepare('select sqlite_version() as version').get() as { version: string }).version;
-      // On one core the thread would take CPU from the event loop, so commits keep
-      // SQLite's default checkpoint.
-      if (file === ':memory:' || !WalCheckpointer.supports(version) || os.availableParallelism() < 2) {
+      if (file === ':memory:' || !WalCheckpointer.supports(version)) {
         return new GroupCommitSqliteDialect(connection);
       }
 
