@@ -13,14 +13,13 @@
  * sustained rate in the suite, default 16000), --no-build.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { DirectContender } from './contenders/direct.js';
 import { ServiceContender } from './contenders/service.js';
 import { pace } from './pacer.js';
-import { cpuMs, freePort, pinningFor, pinProcess, ROOT, sleep, spawnNode, waitForExit } from './processes.js';
+import { buildServer, cpuMs, freePort, pinningFor, pinProcess, ROOT, sleep, spawnNode, waitForExit } from './processes.js';
 import { Receivers } from './receivers.js';
 
 const { values: flags } = parseArgs({
@@ -61,11 +60,23 @@ function report(row: Row): void {
   process.stdout.write(`${row.cell} at ${row.rate}/s: ${rounded.join(', ')} µs per request (median ${Math.round(median(row.perRound))})\n`);
 }
 
-/** Offers `send` open-loop; a first round warms the process and is not counted. */
-async function measure(pid: number, offeredRate: number, send: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Runs `round` once to warm the process up and then `rounds` times, and returns the CPU
+ * microseconds of `pid` per request in each counted round. `round` returns its request count.
+ */
+async function cpuPerRequest(pid: number, round: () => Promise<number>): Promise<number[]> {
   const perRound: number[] = [];
-  for (let round = 0; round <= rounds; round++) {
+  for (let index = 0; index <= rounds; index++) {
     const before = cpuMs(pid);
+    const requests = await round();
+    if (index > 0) perRound.push(((cpuMs(pid) - before) * 1000) / requests);
+  }
+  return perRound;
+}
+
+/** Offers `send` open-loop at `offeredRate` in each round, and waits for every response before reading the CPU time. */
+async function measure(pid: number, offeredRate: number, send: () => Promise<unknown>): Promise<number[]> {
+  return cpuPerRequest(pid, async () => {
     const pending: Array<Promise<unknown>> = [];
     const sent = await pace(offeredRate, ROUND_MS, () => {
       pending.push(send());
@@ -73,11 +84,11 @@ async function measure(pid: number, offeredRate: number, send: () => Promise<unk
     const failed = (await Promise.allSettled(pending)).filter((outcome) => outcome.status === 'rejected').length;
     if (failed > 0) throw new Error(`${failed} of ${sent} requests failed; lower --rate`);
     await sleep(100);
-    if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / sent);
-  }
-  return perRound;
+    return sent;
+  });
 }
 
+/** Returns a sender of GET `route` that fails on any status other than 200. */
 function getter(pool: Pool, route: string): () => Promise<void> {
   return async () => {
     const response = await pool.request({ method: 'GET', path: route });
@@ -114,16 +125,13 @@ async function rawSend(receivers: Receivers, cpus: string | undefined): Promise<
   const b0 = new DirectContender({ mode: 'undici', connections: 16, signing: true, timeoutMs: TIMEOUT_MS, cpus });
   await b0.start(receivers.urls);
   try {
-    const pid = b0.pids()[0] as number;
-    const perRound: number[] = [];
-    for (let round = 0; round <= rounds; round++) {
+    const perRound = await cpuPerRequest(b0.pids()[0] as number, async () => {
       await receivers.clear();
-      const before = cpuMs(pid);
       const offered = await b0.offer(rate, ROUND_MS, [0]);
       if (offered.failures > 0) throw new Error(`B0 saw ${offered.failures} failed sends; lower --rate`);
       await receivers.waitForSuccesses(offered.events, 10_000);
-      if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / offered.events);
-    }
+      return offered.events;
+    });
     report({ cell: 'B0 raw undici send, signed', rate, perRound });
   } finally {
     await b0.stop();
@@ -155,24 +163,17 @@ async function service(receivers: Receivers, cpus: string | undefined): Promise<
 }
 
 async function events(contender: ServiceContender, receivers: Receivers, delivered: boolean): Promise<number[]> {
-  const pid = contender.pids()[0] as number;
-  const perRound: number[] = [];
-  for (let round = 0; round <= rounds; round++) {
+  return cpuPerRequest(contender.pids()[0] as number, async () => {
     await receivers.clear();
-    const before = cpuMs(pid);
     const offered = await contender.offer(serviceRate, ROUND_MS, [0]);
     if (offered.failures > 0) throw new Error(`${offered.failures} report actions failed; see ${contender.logFile}`);
     if (delivered) await receivers.waitForDistinct(offered.events, 30_000);
-    if (round > 0) perRound.push(((cpuMs(pid) - before) * 1000) / offered.events);
-  }
-  return perRound;
+    return offered.events;
+  });
 }
 
 async function main(): Promise<void> {
-  if (!flags['no-build']) {
-    const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build:server failed; fix the compile errors above and run again');
-  }
+  if (!flags['no-build']) buildServer();
   const pinning = pinningFor(true);
   if (pinning.driver) await pinProcess(process.pid, pinning.driver);
   const receivers = await Receivers.start(1, pinning.driver);

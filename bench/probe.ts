@@ -8,14 +8,13 @@
  * extra service settings), --postgres (the service on a fresh PostgreSQL database),
  * --no-build.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describe, type Context } from './cells.js';
 import { ServiceContender } from './contenders/service.js';
 import { createBenchDatabase, dropBenchDatabase } from './postgres.js';
-import { pinningFor, pinProcess, ROOT } from './processes.js';
+import { buildServer, pinningFor, pinProcess, ROOT } from './processes.js';
 import { PROFILES } from './profiles.js';
 import { Receivers } from './receivers.js';
 import { drain, offered } from './workloads.js';
@@ -50,10 +49,7 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  if (!flags['no-build']) {
-    const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build:server failed; fix the compile errors above and run again');
-  }
+  if (!flags['no-build']) buildServer();
 
   const pinning = pinningFor(true);
   if (pinning.driver) await pinProcess(process.pid, pinning.driver);
