@@ -24,5 +24,5 @@ if (kind === 'http') {
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.listen({ port, host: '127.0.0.1' });
 } else {
-  throw new Error(`floor-server takes http or fastify, got ${JSON.stringify(kind)}`);
+  throw new Error(`invalid server kind ${JSON.stringify(kind)}: expected http or fastify`);
 }

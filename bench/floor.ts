@@ -3,10 +3,9 @@
  * next to what the service spends per request and per event. Each process under test runs
  * pinned to CPU 0 like the suite's contenders, and the driver and receivers run on CPU 1.
  *
- * It prints how many microseconds of CPU 0 per event the ratio targets against the raw
- * undici loop (B0) leave, and how much of that budget a bare HTTP server and B0's own send
- * already take. Each cell offers load open-loop for a few rounds and
- * prints the CPU time of the process under test divided by the requests it served.
+ * Each cell offers load open-loop for a few rounds and prints the CPU time of the process
+ * under test divided by the requests it served. At the end it prints the CPU budget per
+ * event that the targets for L / B0 set, next to the cost of a bare request plus B0's send.
  *
  * Flags: --rate N (the bare servers' and B0's rate, default 6400), --service-rate N (the
  * service's, default 1500, below its capacity), --rounds N (default 3), --ceiling N (B0's
@@ -48,12 +47,14 @@ interface Row {
 
 const rows: Row[] = [];
 
+/** Returns the median, or NaN for no values. */
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** Keeps a row for the summary and prints it. */
 function report(row: Row): void {
   rows.push(row);
   const rounded = row.perRound.map((value) => Math.round(value));
@@ -104,12 +105,12 @@ async function bareServer(kind: 'http' | 'fastify', cpus: string | undefined): P
   try {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const up = await pool.request({ method: 'GET', path: '/healthz' }).then(
+      const ready = await pool.request({ method: 'GET', path: '/healthz' }).then(
         async (response) => (await response.body.dump(), true),
         () => false,
       );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`the ${kind} server did not start`);
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`the bare ${kind} server did not respond on port ${port} within 15 s`);
       await sleep(50);
     }
     const send = getter(pool, '/healthz');
@@ -128,7 +129,7 @@ async function rawSend(receivers: Receivers, cpus: string | undefined): Promise<
     const perRound = await cpuPerRequest(b0.pids()[0] as number, async () => {
       await receivers.clear();
       const offered = await b0.offer(rate, ROUND_MS, [0]);
-      if (offered.failures > 0) throw new Error(`B0 saw ${offered.failures} failed sends; lower --rate`);
+      if (offered.failures > 0) throw new Error(`B0 failed ${offered.failures} sends; lower --rate`);
       await receivers.waitForSuccesses(offered.events, 10_000);
       return offered.events;
     });
@@ -140,28 +141,29 @@ async function rawSend(receivers: Receivers, cpus: string | undefined): Promise<
 
 /** Measures the service: GET /healthz and report actions with SERVICE_ROLE=api, then report actions with their delivery. */
 async function service(receivers: Receivers, cpus: string | undefined): Promise<void> {
-  const api = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS, env: { SERVICE_ROLE: 'api' } });
-  await api.start(receivers.urls);
-  const pool = new Pool(api.url, { connections: 64 });
+  const apiOnly = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS, env: { SERVICE_ROLE: 'api' } });
+  await apiOnly.start(receivers.urls);
+  const pool = new Pool(apiOnly.url, { connections: 64 });
   try {
-    const pid = api.pids()[0] as number;
+    const pid = apiOnly.pids()[0] as number;
     report({ cell: 'service GET /healthz', rate: serviceRate, perRound: await measure(pid, serviceRate, getter(pool, '/healthz')) });
     report({ cell: 'service GET /healthz', rate, perRound: await measure(pid, rate, getter(pool, '/healthz')) });
-    report({ cell: 'service report action, API only', rate: serviceRate, perRound: await events(api, receivers, false) });
+    report({ cell: 'service report action, API only', rate: serviceRate, perRound: await events(apiOnly, receivers, false) });
   } finally {
     await pool.destroy();
-    await api.stop();
+    await apiOnly.stop();
   }
 
-  const all = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS });
-  await all.start(receivers.urls);
+  const withWorker = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS });
+  await withWorker.start(receivers.urls);
   try {
-    report({ cell: 'service report action and its delivery', rate: serviceRate, perRound: await events(all, receivers, true) });
+    report({ cell: 'service report action and its delivery', rate: serviceRate, perRound: await events(withWorker, receivers, true) });
   } finally {
-    await all.stop();
+    await withWorker.stop();
   }
 }
 
+/** Offers report actions at the service rate and, with `delivered`, waits for their deliveries. */
 async function events(contender: ServiceContender, receivers: Receivers, delivered: boolean): Promise<number[]> {
   return cpuPerRequest(contender.pids()[0] as number, async () => {
     await receivers.clear();
@@ -186,8 +188,8 @@ async function main(): Promise<void> {
     await receivers.close();
   }
 
-  const at = (cell: string): number => median(rows.find((row) => row.cell === cell && row.rate === rate)?.perRound ?? []);
-  const floor = at('bare node:http, GET') + at('B0 raw undici send, signed');
+  const medianAt = (cell: string): number => median(rows.find((row) => row.cell === cell && row.rate === rate)?.perRound ?? []);
+  const floor = medianAt('bare node:http, GET') + medianAt('B0 raw undici send, signed');
   process.stdout.write(
     `\nA bare request and B0's send together: ${Math.round(floor)} µs of CPU 0 per event at ${rate}/s.\n` +
       `Budget per event for L / B0 against a ${ceiling}/s ceiling: ` +
