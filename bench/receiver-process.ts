@@ -122,6 +122,10 @@ function dump(file: string): number {
   return lines.length;
 }
 
+function openSockets(): number {
+  return endpoints.reduce((sum, endpoint) => sum + endpoint.sockets, 0);
+}
+
 function clear(): void {
   for (const column of Object.values(ledger)) column.length = 0;
   successes = 0;
@@ -141,7 +145,10 @@ async function run(command: ReceiverCommand): Promise<ReceiverReply> {
       for (const index of command.endpoints) (endpoints[index] as Endpoint).fault = command.fault;
       return {};
     case 'count':
-      return { successes, distinct: delivered.size, arrivals: ledger.endpoint.length };
+      return { successes, distinct: delivered.size, arrivals: ledger.endpoint.length, sockets: openSockets() };
+    case 'close-idle':
+      for (const endpoint of endpoints) endpoint.server.closeIdleConnections();
+      return { sockets: openSockets() };
     case 'dump': {
       // Writing and clearing in one synchronous step loses no arrival in between.
       const peakSockets = endpoints.map((endpoint) => endpoint.peakSockets);

@@ -18,6 +18,7 @@ export type ReceiverCommand =
   | { type: 'listen'; host: string; count: number }
   | { type: 'fault'; endpoints: number[]; fault: Fault }
   | { type: 'count' }
+  | { type: 'close-idle' }
   | { type: 'dump'; file: string }
   | { type: 'clear' }
   | { type: 'close' };
@@ -30,6 +31,8 @@ export interface ReceiverReply {
   arrivals?: number;
   records?: number;
   peakSockets?: number[];
+  /** Connections open at all endpoints together. */
+  sockets?: number;
   cpu?: NodeJS.CpuUsage;
 }
 
@@ -107,6 +110,23 @@ export class Receivers {
       seen = await read();
     }
     return seen;
+  }
+
+  /**
+   * Closes every keep-alive connection that has no request in progress and waits, up to
+   * `timeoutMs`, until no connection is left open; returns how many still are. A cell starts
+   * after this, so the connections a contender left open in one cell (B1's fetch opens one
+   * per event in a drain) do not weigh on the next.
+   */
+  async closeIdle(timeoutMs = 5_000, pollMs = 20): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let open = (await this.#client.request({ type: 'close-idle' })).sockets ?? 0;
+    while (open > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A connection opened or freed since the last pass closes on this one.
+      open = (await this.#client.request({ type: 'close-idle' })).sockets ?? 0;
+    }
+    return open;
   }
 
   async clear(): Promise<void> {

@@ -8,13 +8,24 @@ import type { Arrival, Fault } from './receivers.js';
 const range = (count: number): number[] => [...Array(count).keys()];
 
 /**
+ * Readies the receivers for a cell: closes the connections the previous cell left idle,
+ * waits for them to go, and clears the arrivals. Returns the connections still open then
+ * (requests a hung endpoint still holds), which the cell records.
+ */
+async function startCell(context: Context): Promise<number> {
+  const open = await context.receivers.closeIdle();
+  await context.receivers.clear();
+  return open;
+}
+
+/**
  * W1: preload a backlog, then measure the drain rate and the peak memory. CPU per delivery
  * counts from the end of release(), so it leaves out starting a process: the service is
  * stopped to preload and started at release, while the BullMQ worker process is already
  * running. The figure with the start included is kept as `cpuMsPerDeliveryWithStart`.
  */
 export async function drain(context: Context, contender: Contender, count: number): Promise<Cell> {
-  await context.receivers.clear();
+  const openAtStart = await startCell(context);
   const expected = await contender.preload(count, [0]);
   const cpuBefore = contenderCpu(contender);
   const receiverBefore = cpuMs(context.receivers.pid);
@@ -38,6 +49,7 @@ export async function drain(context: Context, contender: Contender, count: numbe
       releaseToFirstMs: Math.round(first - releasedAt),
       eventLoopDelayP99Ms: loopDelay ?? null,
       cpuMsPerDeliveryWithStart: Math.round(withStart * 1000) / 1000,
+      socketsOpenAtStart: openAtStart,
     },
   });
 }
@@ -56,7 +68,7 @@ export interface OfferSpec {
 
 /** Offers load open-loop and measures the window after the warm-up. */
 export async function offered(context: Context, contender: Contender, spec: OfferSpec): Promise<Cell> {
-  await context.receivers.clear();
+  const openAtStart = await startCell(context);
   const cpuBefore = contenderCpu(contender);
   const receiverBefore = cpuMs(context.receivers.pid);
   await contender.eventLoopDelayP99?.();
@@ -92,6 +104,7 @@ export async function offered(context: Context, contender: Contender, spec: Offe
       backlogAtEnd: lateAtEnd,
       contenderFailures: result.failures,
       eventLoopDelayP99Ms: loopDelay ?? null,
+      socketsOpenAtStart: openAtStart,
       ...(spec.endpoints.length > 1 ? { allCopiesMs: allCopies(windowed, spec.endpoints.length - excluded.size) } : {}),
     },
   });
@@ -192,7 +205,7 @@ export async function isolation(
 
 /** W4: SIGKILL during a backlog drain at a random point between 20% and 80%, restart after 1 s. */
 export async function crash(context: Context, service: ServiceContender, backlog: number, round: number): Promise<Cell> {
-  await context.receivers.clear();
+  const openAtStart = await startCell(context);
   const expected = await service.preload(backlog, [0]);
   const cpuBefore = contenderCpu(service);
   const receiverBefore = cpuMs(context.receivers.pid);
@@ -219,6 +232,7 @@ export async function crash(context: Context, service: ServiceContender, backlog
       rateAfterRestart: rate(after),
       lost: measured.ledger.missing,
       duplicates: measured.ledger.duplicates,
+      socketsOpenAtStart: openAtStart,
     },
   });
 }
