@@ -264,6 +264,63 @@ describe(`delivery claims on ${TEST_DATABASE}`, () => {
     });
   });
 
+  describe('webhook counters in the write-back', () => {
+    const failure = (deliveryId: string, webhookId: string, finishedAt: number): AttemptRecord => ({
+      ...success(deliveryId, webhookId, finishedAt),
+      statusCode: 500,
+      errorKind: 'http_error',
+      error: 'HTTP 500',
+      status: 'pending',
+      nextAttemptAt: finishedAt + 60_000,
+    });
+
+    /** Claims one delivery per call, so each batch below writes a fresh lease. */
+    async function claimOne(store: DeliveryStore, now: number): Promise<string> {
+      const [claimed] = await store.claim([{ webhookId: 'wh_a', limit: 1 }], 1, now, now + 60_000);
+      assert.ok(claimed, 'a due delivery of wh_a');
+      return claimed.id;
+    }
+
+    async function webhookRow() {
+      const row = await test.db
+        .selectFrom('webhooks')
+        .select(['trigger_count', 'last_triggered', 'failing_since'])
+        .where('id', '=', 'wh_a')
+        .executeTakeFirstOrThrow();
+      // PostgreSQL returns bigint columns as strings.
+      const number = (value: unknown) => (value === null ? null : Number(value));
+      return {
+        trigger_count: Number(row.trigger_count),
+        last_triggered: number(row.last_triggered),
+        failing_since: number(row.failing_since),
+      };
+    }
+
+    beforeEach(async () => {
+      await seed(test, 6);
+    });
+
+    it('counts successes and moves the failure streak', async () => {
+      const store = new DeliveryStore(test.db, test.dialect);
+
+      await store.recordAttempts([failure(await claimOne(store, NOW), 'wh_a', NOW + 10)]);
+      assert.deepEqual(await webhookRow(), { trigger_count: 0, last_triggered: null, failing_since: NOW + 10 });
+
+      await store.recordAttempts([failure(await claimOne(store, NOW), 'wh_a', NOW + 20)]);
+      assert.deepEqual(await webhookRow(), { trigger_count: 0, last_triggered: null, failing_since: NOW + 10 });
+
+      const first = await claimOne(store, NOW);
+      const second = await claimOne(store, NOW);
+      await store.recordAttempts([success(first, 'wh_a', NOW + 40), success(second, 'wh_a', NOW + 30)]);
+      assert.deepEqual(await webhookRow(), { trigger_count: 2, last_triggered: NOW + 40, failing_since: null });
+
+      const third = await claimOne(store, NOW);
+      const fourth = await claimOne(store, NOW);
+      await store.recordAttempts([success(third, 'wh_a', NOW + 50), failure(fourth, 'wh_a', NOW + 60)]);
+      assert.deepEqual(await webhookRow(), { trigger_count: 3, last_triggered: NOW + 50, failing_since: NOW + 60 });
+    });
+  });
+
   describe('at start', () => {
     beforeEach(async () => {
       await seed(test, 1);

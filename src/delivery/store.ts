@@ -3,7 +3,7 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { DatabaseDialect } from '../db/dialect/index.js';
 import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
-import { PreparedInsert, PreparedRows } from '../db/prepared.js';
+import { PreparedInsert, PreparedQuery, PreparedRows } from '../db/prepared.js';
 import { newId } from '../ids.js';
 import { IS_DELIVERING, IS_PENDING } from './queue-terms.js';
 
@@ -123,19 +123,18 @@ export class DeliveryStore {
       const written = await writeResults(trx, records, this.leaseOwner);
       await INSERT_ATTEMPTS.execute(trx, written.map(toAttemptValues));
 
-      await lockWebhooks(trx, written, this.dialect.updateLockClause);
+      // SQLite runs one writing transaction at a time, so only PostgreSQL needs the row locks.
+      if (!this.dialect.singleProcess) await lockWebhooks(trx, written, this.dialect.updateLockClause);
       await skipRetriesOfInactiveWebhooks(trx, written);
-      await updateFailureStreaks(trx, written);
-      for (const [webhookId, stats] of successStats(written)) {
-        await trx
-          .updateTable('webhooks')
-          .set((eb) => ({
-            trigger_count: eb('trigger_count', '+', stats.count),
-            last_triggered: sql<number>`CASE WHEN last_triggered IS NULL OR last_triggered < ${stats.last}
-              THEN ${stats.last} ELSE last_triggered END`,
-          }))
-          .where('id', '=', webhookId)
-          .execute();
+      for (const [webhookId, outcome] of webhookOutcomes(written)) {
+        await UPDATE_WEBHOOK_OUTCOME.execute(
+          trx,
+          outcome.successes,
+          outcome.lastSuccessAt,
+          outcome.lastSucceeded ? 1 : 0,
+          outcome.lastAt,
+          webhookId,
+        );
       }
     });
   }
@@ -349,36 +348,60 @@ async function skipRetriesOfInactiveWebhooks(trx: Transaction<Database>, records
     .execute();
 }
 
-/**
- * Starts a webhook's failure streak at its first failed attempt and ends it at a success,
- * so auto-disable can measure how long every attempt has failed.
- */
-async function updateFailureStreaks(trx: Transaction<Database>, records: readonly AttemptRecord[]) {
-  const lastOutcome = new Map<string, { succeeded: boolean; at: number }>();
-  for (const record of records) {
-    lastOutcome.set(record.webhookId, { succeeded: record.errorKind === null, at: record.finishedAt });
-  }
-  for (const [webhookId, outcome] of lastOutcome) {
-    const query = trx.updateTable('webhooks').where('id', '=', webhookId);
-    if (outcome.succeeded) {
-      await query.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
-    } else {
-      await query.set({ failing_since: outcome.at }).where('failing_since', 'is', null).execute();
-    }
-  }
+/** What one write-back changes on a webhook's row. */
+interface WebhookOutcome {
+  successes: number;
+  /** The latest finish of a successful attempt, or 0 without one. */
+  lastSuccessAt: number;
+  /** Whether the webhook's last attempt in the batch succeeded, and when it finished. */
+  lastSucceeded: boolean;
+  lastAt: number;
 }
 
-function successStats(records: readonly AttemptRecord[]): Map<string, { count: number; last: number }> {
-  const stats = new Map<string, { count: number; last: number }>();
+/** Sums a batch of attempt records per webhook, in the order they finished. */
+function webhookOutcomes(records: readonly AttemptRecord[]): Map<string, WebhookOutcome> {
+  const outcomes = new Map<string, WebhookOutcome>();
   for (const record of records) {
-    if (record.status !== 'succeeded') continue;
-    const entry = stats.get(record.webhookId) ?? { count: 0, last: 0 };
-    entry.count += 1;
-    entry.last = Math.max(entry.last, record.finishedAt);
-    stats.set(record.webhookId, entry);
+    const succeeded = record.errorKind === null;
+    let outcome = outcomes.get(record.webhookId);
+    if (!outcome) {
+      outcome = { successes: 0, lastSuccessAt: 0, lastSucceeded: succeeded, lastAt: record.finishedAt };
+      outcomes.set(record.webhookId, outcome);
+    }
+    outcome.lastSucceeded = succeeded;
+    outcome.lastAt = record.finishedAt;
+    if (record.status === 'succeeded') {
+      outcome.successes += 1;
+      outcome.lastSuccessAt = Math.max(outcome.lastSuccessAt, record.finishedAt);
+    }
   }
-  return stats;
+  return outcomes;
 }
+
+/**
+ * Counts a webhook's successful deliveries and moves its failure streak, which auto-disable
+ * reads to measure how long every attempt has failed: the streak starts at the first failed
+ * attempt and ends at a success. The row is written only when one of them changes.
+ */
+const UPDATE_WEBHOOK_OUTCOME = new PreparedQuery<
+  [successes: number, lastSuccessAt: number, lastSucceeded: 0 | 1, lastAt: number, id: string],
+  never
+>(5, (db, successes, lastSuccessAt, lastSucceeded, lastAt, id) =>
+  db
+    .updateTable('webhooks')
+    .set({
+      trigger_count: sql<number>`trigger_count + ${successes}`,
+      last_triggered: sql<number>`CASE WHEN ${successes} > 0 AND (last_triggered IS NULL OR last_triggered < ${lastSuccessAt})
+        THEN ${lastSuccessAt} ELSE last_triggered END`,
+      failing_since: sql<number>`CASE WHEN ${lastSucceeded} = 1 THEN NULL
+        WHEN failing_since IS NULL THEN ${lastAt} ELSE failing_since END`,
+    })
+    .where('id', '=', id)
+    .where(
+      sql<boolean>`(${successes} > 0 OR (${lastSucceeded} = 1 AND failing_since IS NOT NULL)
+        OR (${lastSucceeded} = 0 AND failing_since IS NULL))`,
+    ),
+);
 
 /**
  * Counts pending deliveries in steps of `chunk` index entries, with a turn of the event
