@@ -9,7 +9,8 @@
  *
  * Flags: --rate N (the bare servers' and B0's rate, default 6400), --service-rate N (the
  * service's, default 1500, below its capacity), --rounds N (default 3), --ceiling N (B0's
- * sustained rate in the suite, default 16000), --no-build.
+ * sustained rate in the suite, default 16000), --no-build, --smoke. The smoke mode runs one
+ * short round per cell at low rates. It proves the tool runs, and its figures mean nothing.
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -28,14 +29,22 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     ceiling: { type: 'string', default: '16000' },
     'no-build': { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
   },
 });
 
-const rate = Number(flags.rate);
-const serviceRate = Number(flags['service-rate']);
-const rounds = Number(flags.rounds);
+const smoke = flags.smoke;
+const rate = smoke ? 200 : Number(flags.rate);
+const serviceRate = smoke ? 100 : Number(flags['service-rate']);
+const rounds = smoke ? 1 : Number(flags.rounds);
 const ceiling = Number(flags.ceiling);
-const ROUND_MS = 3_000;
+const ROUND_MS = smoke ? 500 : 3_000;
+for (const [name, value] of Object.entries({ rate, 'service-rate': serviceRate, rounds, ceiling })) {
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`--${name} must be a positive integer, e.g. --${name} ${name === 'rounds' ? 3 : 1000}\n`);
+    process.exit(64);
+  }
+}
 const TIMEOUT_MS = 5_000;
 
 interface Row {

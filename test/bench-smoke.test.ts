@@ -10,6 +10,7 @@ interface SmokeCell {
   workload: string;
   ledger: { expected: number; delivered: number; missing: number; unexpected: number };
   void: boolean;
+  extra: Record<string, unknown>;
 }
 
 /** Runs `bench/run.ts --smoke` into a temporary folder and returns its output and results. */
@@ -28,6 +29,19 @@ async function runSmoke(): Promise<{ code: number | null; output: string; cells:
   return { code, output, cells };
 }
 
+/** Runs `bench/floor.ts --smoke` and returns its exit code and output. */
+async function runFloorSmoke(): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', '--smoke'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
+
 describe('benchmark smoke run', () => {
   it('runs every workload and balances the service ledger', { timeout: 240_000 }, async () => {
     const { code, output, cells } = await runSmoke();
@@ -44,6 +58,28 @@ describe('benchmark smoke run', () => {
       assert.ok(cell.ledger.expected > 0, `expected nothing in ${detail}`);
       assert.equal(cell.ledger.missing, 0, `lost deliveries in ${detail}`);
       assert.equal(cell.void, false, `void cell ${detail}`);
+      assert.equal(typeof cell.extra.socketsOpenAtStart, 'number', `no socket count at the start of ${detail}`);
     }
+  });
+
+  it('measures every floor cell', { timeout: 240_000 }, async () => {
+    const { code, output } = await runFloorSmoke();
+    assert.equal(code, 0, output);
+
+    const cells = [
+      'bare node:http, GET',
+      'bare Fastify, GET',
+      'B0 raw undici send, signed',
+      'service GET /healthz',
+      'service report action, API only',
+      'service report action and its delivery',
+    ];
+    for (const cell of cells) {
+      const line = output.split('\n').find((entry) => entry.startsWith(`${cell} at `));
+      assert.ok(line, `no line for ${cell}:\n${output}`);
+      const median = Number(/\(median (\d+)\)/.exec(line)?.[1]);
+      assert.ok(median > 0, `no CPU figure for ${cell}: ${line}`);
+    }
+    assert.match(output, /Budget per event for L \/ B0/);
   });
 });

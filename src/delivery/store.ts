@@ -348,17 +348,17 @@ async function skipRetriesOfInactiveWebhooks(trx: Transaction<Database>, records
     .execute();
 }
 
-/** What one write-back changes on a webhook's row. */
+/** The changes one write-back makes to a webhook's row. */
 interface WebhookOutcome {
   successes: number;
   /** The latest finish of a successful attempt, or 0 without one. */
   lastSuccessAt: number;
-  /** Whether the webhook's last attempt in the batch succeeded, and when it finished. */
+  /** The outcome of the webhook's last record in the batch, and when that attempt finished. */
   lastSucceeded: boolean;
   lastAt: number;
 }
 
-/** Sums a batch of attempt records per webhook, in the order they finished. */
+/** Sums a batch of attempt records per webhook; a webhook's last record sets its failure streak. */
 function webhookOutcomes(records: readonly AttemptRecord[]): Map<string, WebhookOutcome> {
   const outcomes = new Map<string, WebhookOutcome>();
   for (const record of records) {
