@@ -13,25 +13,9 @@ interface SmokeCell {
   extra: Record<string, unknown>;
 }
 
-/** Runs `bench/run.ts --smoke` into a temporary folder and returns its output and results. */
-async function runSmoke(): Promise<{ code: number | null; output: string; cells: SmokeCell[] }> {
-  const out = tempDir('webhook-bench-smoke-');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
-    cwd: path.resolve(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const files = fs.readdirSync(out).filter((name) => name.endsWith('-smoke.json'));
-  const cells = files.length === 1 ? (JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')).cells as SmokeCell[]) : [];
-  return { code, output, cells };
-}
-
-/** Runs `bench/floor.ts --smoke` and returns its exit code and output. */
-async function runFloorSmoke(): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', '--smoke'], {
+/** Runs a TypeScript script of this repository with node and returns its exit code and output. */
+async function runScript(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: path.resolve(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -40,6 +24,15 @@ async function runFloorSmoke(): Promise<{ code: number | null; output: string }>
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   return { code, output };
+}
+
+/** Runs `bench/run.ts --smoke` into a temporary folder and returns its output and results. */
+async function runSmoke(): Promise<{ code: number | null; output: string; cells: SmokeCell[] }> {
+  const out = tempDir('webhook-bench-smoke-');
+  const { code, output } = await runScript(['bench/run.ts', '--smoke', '--out', out]);
+  const files = fs.readdirSync(out).filter((name) => name.endsWith('-smoke.json'));
+  const cells = files.length === 1 ? (JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')).cells as SmokeCell[]) : [];
+  return { code, output, cells };
 }
 
 describe('benchmark smoke run', () => {
@@ -63,7 +56,7 @@ describe('benchmark smoke run', () => {
   });
 
   it('measures every floor cell', { timeout: 240_000 }, async () => {
-    const { code, output } = await runFloorSmoke();
+    const { code, output } = await runScript(['bench/floor.ts', '--smoke']);
     assert.equal(code, 0, output);
 
     const cells = [
