@@ -192,5 +192,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write('usage: tsx bench/report.ts bench/results/<run>.json\n');
     process.exit(64);
   }
+  const profile = (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultFile).profile;
+  if (profile === 'smoke') {
+    // A smoke run only proves the harness runs, so its figures must not replace the recorded ones.
+    process.stderr.write(`${file} is a smoke run; pass the results file of a quick or full run instead\n`);
+    process.exit(64);
+  }
   writeReport(path.resolve(file));
+  process.stdout.write(`rewrote the results section of ${path.relative(process.cwd(), PAGE)} and the charts in bench/charts/ from ${file}\n`);
 }
