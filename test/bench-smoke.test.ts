@@ -27,18 +27,20 @@ async function runScript(args: readonly string[]): Promise<{ code: number | null
 }
 
 /** Runs `bench/run.ts --smoke` into a temporary folder and returns its output and results. */
-async function runSmoke(): Promise<{ code: number | null; output: string; cells: SmokeCell[] }> {
+async function runSmoke(): Promise<{ code: number | null; output: string; file: string | undefined; cells: SmokeCell[] }> {
   const out = tempDir('webhook-bench-smoke-');
   const { code, output } = await runScript(['bench/run.ts', '--smoke', '--out', out]);
   const files = fs.readdirSync(out).filter((name) => name.endsWith('-smoke.json'));
-  const cells = files.length === 1 ? (JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')).cells as SmokeCell[]) : [];
-  return { code, output, cells };
+  const file = files.length === 1 ? path.join(out, files[0]!) : undefined;
+  const cells = file ? (JSON.parse(fs.readFileSync(file, 'utf8')).cells as SmokeCell[]) : [];
+  return { code, output, file, cells };
 }
 
 describe('benchmark smoke run', () => {
   it('runs every workload and balances the service ledger', { timeout: 240_000 }, async () => {
-    const { code, output, cells } = await runSmoke();
+    const { code, output, file, cells } = await runSmoke();
     assert.equal(code, 0, output);
+    assert.ok(file, `no results file:\n${output}`);
 
     const workloads = new Set(cells.filter((cell) => cell.contender === 'L').map((cell) => cell.workload));
     for (const workload of ['W1 backlog', 'step', 'half load', 'W2 fan-out', 'W3 isolation', 'W4 crash']) {
@@ -53,6 +55,19 @@ describe('benchmark smoke run', () => {
       assert.equal(cell.void, false, `void cell ${detail}`);
       assert.equal(typeof cell.extra.socketsOpenAtStart, 'number', `no socket count at the start of ${detail}`);
     }
+  });
+
+  it('keeps a smoke run out of the report', async () => {
+    // report.ts reads the profile before anything else, so a file with only that suffices.
+    const file = path.join(tempDir('webhook-bench-report-'), 'run-smoke.json');
+    fs.writeFileSync(file, JSON.stringify({ profile: 'smoke', cells: [] }));
+    const page = path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md');
+    const before = fs.readFileSync(page, 'utf8');
+
+    const { code, output } = await runScript(['bench/report.ts', file]);
+    assert.equal(code, 64, output);
+    assert.match(output, /is a smoke run/);
+    assert.equal(fs.readFileSync(page, 'utf8'), before, 'BENCHMARKS.md changed');
   });
 
   it('measures every floor cell', { timeout: 240_000 }, async () => {
