@@ -58,7 +58,7 @@ describe('benchmark smoke run', () => {
   });
 
   it('keeps a smoke run out of the report', async () => {
-    // report.ts reads the profile before anything else, so a file with only that suffices.
+    // report.ts reads the profile before anything else, so a file with the profile and no cells suffices.
     const file = path.join(tempDir('webhook-bench-report-'), 'run-smoke.json');
     fs.writeFileSync(file, JSON.stringify({ profile: 'smoke', cells: [] }));
     const page = path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md');
