@@ -113,17 +113,17 @@ export class Receivers {
   }
 
   /**
-   * Closes every keep-alive connection that has no request in progress and waits, up to
-   * `timeoutMs`, until no connection is left open; returns how many still are. A cell starts
-   * after this, so the connections a contender left open in one cell (B1's fetch opens one
-   * per event in a drain) do not weigh on the next.
+   * Closes every connection with no request awaiting a response, then waits up to
+   * `timeoutMs` until none is open, and returns how many still are. Cells start after this,
+   * so connections left by one cell (B1's fetch opens one per event) do not weigh on the next.
    */
   async closeIdle(timeoutMs = 5_000, pollMs = 20): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let open = (await this.#client.request({ type: 'close-idle' })).sockets ?? 0;
     while (open > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      // A connection opened or freed since the last pass closes on this one.
+      // Each pass also closes the connections opened since the last one and those whose
+      // last response went out meanwhile.
       open = (await this.#client.request({ type: 'close-idle' })).sockets ?? 0;
     }
     return open;

@@ -174,9 +174,16 @@ function render(result: ResultFile, file: string, charts: readonly string[]): st
   return lines.join('\n');
 }
 
-/** Rewrites the generated section of BENCHMARKS.md and the charts from a results file. */
+/** Raised for a results file whose figures must not become the recorded run. */
+export class SmokeRunError extends Error {}
+
+/** Rewrites the generated section of BENCHMARKS.md and the charts from a quick or full run's results file. */
 export function writeReport(file: string): void {
   const result = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultFile;
+  // A smoke run only proves that the harness runs, so its figures never replace the recorded ones.
+  if (result.profile === 'smoke') {
+    throw new SmokeRunError(`${file} is the results file of a smoke run. Pass the file of a quick or full run instead.`);
+  }
   const charts = writeCharts(result);
   const generated = render(result, file, charts);
   const page = fs.existsSync(PAGE) ? fs.readFileSync(PAGE, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
@@ -192,12 +199,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write('usage: tsx bench/report.ts bench/results/<run>.json\n');
     process.exit(64);
   }
-  const profile = (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultFile).profile;
-  if (profile === 'smoke') {
-    // A smoke run only proves the harness runs, so its figures must not replace the recorded ones.
-    process.stderr.write(`${file} is a smoke run; pass the results file of a quick or full run instead\n`);
+  try {
+    writeReport(path.resolve(file));
+  } catch (error) {
+    if (!(error instanceof SmokeRunError)) throw error;
+    process.stderr.write(`${error.message}\n`);
     process.exit(64);
   }
-  writeReport(path.resolve(file));
   process.stdout.write(`rewrote the results section of ${path.relative(process.cwd(), PAGE)} and the charts in bench/charts/ from ${file}\n`);
 }

@@ -8,9 +8,9 @@ import type { Arrival, Fault } from './receivers.js';
 const range = (count: number): number[] => [...Array(count).keys()];
 
 /**
- * Readies the receivers for a cell: closes the connections the previous cell left idle,
- * waits for them to go, and clears the arrivals. Returns the connections still open then
- * (requests a hung endpoint still holds), which the cell records.
+ * Readies the receivers for a cell: closes the connections the previous cell left idle and
+ * clears the arrivals. Returns the count still open, such as requests waiting at a hung
+ * endpoint, which the cell records.
  */
 async function startCell(context: Context): Promise<number> {
   const open = await context.receivers.closeIdle();

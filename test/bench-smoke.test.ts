@@ -66,7 +66,7 @@ describe('benchmark smoke run', () => {
 
     const { code, output } = await runScript(['bench/report.ts', file]);
     assert.equal(code, 64, output);
-    assert.match(output, /is a smoke run/);
+    assert.match(output, /results file of a smoke run/);
     assert.equal(fs.readFileSync(page, 'utf8'), before, 'BENCHMARKS.md changed');
   });
 

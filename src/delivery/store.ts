@@ -353,12 +353,13 @@ interface WebhookOutcome {
   successes: number;
   /** The latest finish of a successful attempt, or 0 without one. */
   lastSuccessAt: number;
-  /** The outcome of the webhook's last record in the batch, and when that attempt finished. */
+  /** Whether the webhook's last record in the batch succeeded. */
   lastSucceeded: boolean;
+  /** When that last attempt finished. */
   lastAt: number;
 }
 
-/** Sums a batch of attempt records per webhook; a webhook's last record sets its failure streak. */
+/** Sums a batch of attempt records per webhook. A webhook's last record sets its failure streak. */
 function webhookOutcomes(records: readonly AttemptRecord[]): Map<string, WebhookOutcome> {
   const outcomes = new Map<string, WebhookOutcome>();
   for (const record of records) {
@@ -379,9 +380,9 @@ function webhookOutcomes(records: readonly AttemptRecord[]): Map<string, Webhook
 }
 
 /**
- * Counts a webhook's successful deliveries and moves its failure streak, which auto-disable
- * reads to measure how long every attempt has failed: the streak starts at the first failed
- * attempt and ends at a success. The row is written only when one of them changes.
+ * Counts a webhook's successful deliveries and moves the failure streak that auto-disable
+ * reads. The streak starts at the first failed attempt and ends at a success. The row is
+ * written only when one of these values changes.
  */
 const UPDATE_WEBHOOK_OUTCOME = new PreparedQuery<
   [successes: number, lastSuccessAt: number, lastSucceeded: 0 | 1, lastAt: number, id: string],
