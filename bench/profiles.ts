@@ -3,6 +3,8 @@ export interface Profile {
   readonly name: 'smoke' | 'quick' | 'full';
   readonly backlogs: readonly number[];
   readonly stepRates: readonly number[];
+  /** Steps between the highest passing and the lowest failing rate, after the ladder. */
+  readonly stepRefinements: number;
   readonly warmMs: number;
   readonly measureMs: number;
   readonly fanOutKs: readonly number[];
@@ -34,6 +36,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'smoke',
     backlogs: [200],
     stepRates: [100],
+    stepRefinements: 0,
     warmMs: 300,
     measureMs: 700,
     fanOutKs: [1, 10],
@@ -59,6 +62,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     // 250 precedes the design's 500 so a machine shared with other work still yields a rate,
     // and 1,500 and 3,000 split the doublings where the service's rate falls.
     stepRates: [250, 500, 1_000, 1_500, 2_000, 3_000, 4_000, 8_000, 16_000],
+    stepRefinements: 1,
     warmMs: 1_000,
     measureMs: 3_000,
     fanOutKs: [1, 10, 100],
@@ -82,6 +86,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'full',
     backlogs: [10_000, 100_000, 1_000_000],
     stepRates: [500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000],
+    stepRefinements: 2,
     warmMs: 5_000,
     measureMs: 15_000,
     fanOutKs: [1, 10, 100],

@@ -126,14 +126,21 @@ function allCopies(arrivals: readonly Arrival[], copies: number) {
 
 export interface StepOptions {
   readonly stepRates: readonly number[];
+  /** Steps run after the ladder, each halving the gap between the last pass and the first fail. */
+  readonly stepRefinements: number;
   readonly warmMs: number;
   readonly measureMs: number;
 }
 
-/** Step test: rising offered rates to one endpoint until a step fails; returns every step run. */
+/**
+ * Step test: rising offered rates to one endpoint until a step fails, then up to
+ * `stepRefinements` steps between the highest pass and the lowest fail; returns every step
+ * run. On a ladder that doubles, the highest pass alone can be half of what a contender
+ * sustains, and a ratio between two contenders then reads 0.5 or 1.0 when it is 0.8.
+ */
 export async function steps(context: Context, contender: Contender, options: StepOptions): Promise<Cell[]> {
   const cells: Cell[] = [];
-  for (const offeredRate of options.stepRates) {
+  await searchSteps(options.stepRates, options.stepRefinements, async (offeredRate) => {
     const cell = await offered(context, contender, {
       workload: 'step',
       params: { rate: offeredRate },
@@ -144,9 +151,49 @@ export async function steps(context: Context, contender: Contender, options: Ste
     });
     context.progress(`${describeStep(cell)}`);
     cells.push(cell);
-    if (!cell.extra.passed) break;
-  }
+    return cell.extra.passed === true;
+  });
   return cells;
+}
+
+/**
+ * Runs `step` on each rate of `ladder` until one fails, then `refinements` times on the
+ * midpoint between the highest pass and the lowest fail. Returns the highest passing rate,
+ * 0 when none passed.
+ */
+export async function searchSteps(
+  ladder: readonly number[],
+  refinements: number,
+  step: (rate: number) => Promise<boolean>,
+): Promise<number> {
+  let passed = 0;
+  let failed: number | undefined;
+  for (const rate of ladder) {
+    if (!(await step(rate))) {
+      failed = rate;
+      break;
+    }
+    passed = rate;
+  }
+  for (let left = refinements; left > 0 && failed !== undefined && passed > 0; left--) {
+    const between = midpoint(passed, failed);
+    if (between === undefined) break;
+    if (await step(between)) passed = between;
+    else failed = between;
+  }
+  return passed;
+}
+
+/**
+ * A round rate halfway between a passing and a failing step, rounded to two significant
+ * digits (3,000 between 2,000 and 4,000; 3,500 next), or undefined when no such rate lies
+ * strictly between them.
+ */
+export function midpoint(passed: number, failed: number): number | undefined {
+  const half = (passed + failed) / 2;
+  const unit = 10 ** Math.max(0, Math.floor(Math.log10(half)) - 1);
+  const rounded = Math.round(half / unit) * unit;
+  return rounded > passed && rounded < failed ? rounded : undefined;
 }
 
 function describeStep(cell: Cell): string {
