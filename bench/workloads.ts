@@ -133,10 +133,12 @@ export interface StepOptions {
 }
 
 /**
- * Step test: rising offered rates to one endpoint until a step fails, then up to
- * `stepRefinements` steps between the highest pass and the lowest fail; returns every step
- * run. On a ladder that doubles, the highest pass alone can be half of what a contender
- * sustains, and a ratio between two contenders then reads 0.5 or 1.0 when it is 0.8.
+ * Runs the step test: rising offered rates to one endpoint until a step fails, then up to
+ * `stepRefinements` steps between the highest pass and the lowest fail. Returns every step
+ * run. B0 and B1 restart after each failed step.
+ *
+ * A ladder that doubles can report half of what a contender sustains, so without the extra
+ * steps a ratio of two contenders reads 0.5 or 1.0 when it is 0.8.
  */
 export async function steps(context: Context, contender: Contender, options: StepOptions): Promise<Cell[]> {
   const cells: Cell[] = [];
@@ -151,7 +153,15 @@ export async function steps(context: Context, contender: Contender, options: Ste
     });
     context.progress(`${describeStep(cell)}`);
     cells.push(cell);
-    return cell.extra.passed === true;
+    if (cell.extra.passed === true) return true;
+    // B0 and B1 keep an overload's pending requests, sockets and heap in their process,
+    // which would count against their next cells. A durable contender's backlog was
+    // delivered when the cell settled, and a restart would only make its process cold.
+    if (contender.durable) return false;
+    context.progress(`restarting ${contender.id} after the failed step`);
+    await contender.stop();
+    await contender.start(context.receivers.urls);
+    return false;
   });
   return cells;
 }
@@ -185,7 +195,7 @@ export async function searchSteps(
 }
 
 /**
- * A round rate halfway between a passing and a failing step, rounded to two significant
+ * Returns a round rate halfway between a passing and a failing step, rounded to two significant
  * digits (3,000 between 2,000 and 4,000; 3,500 next), or undefined when no such rate lies
  * strictly between them.
  */

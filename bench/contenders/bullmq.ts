@@ -104,6 +104,8 @@ export class BullmqContender implements Contender {
   }
 
   async stop(): Promise<void> {
+    // A later start() spawns a new worker process, which waits for release() to run.
+    this.#running = false;
     if (this.#worker) {
       await this.#worker.request({ type: 'close' }).catch(() => undefined);
       await waitForExit(this.#worker.child, 5_000);
