@@ -195,9 +195,9 @@ export async function searchSteps(
 }
 
 /**
- * Returns a round rate halfway between a passing and a failing step, rounded to two significant
- * digits (3,000 between 2,000 and 4,000; 3,500 next), or undefined when no such rate lies
- * strictly between them.
+ * Returns a round rate halfway between a passing and a failing step, rounded to two
+ * significant digits (3,000 between 2,000 and 4,000, 3,300 between 3,000 and 3,500), or
+ * undefined when no such rate lies strictly between them.
  */
 export function midpoint(passed: number, failed: number): number | undefined {
   const half = (passed + failed) / 2;
