@@ -6,7 +6,7 @@
  * Flags: --backlog N (default 20000, 0 skips), --rates 1000,2000,4000 (0 skips the steps),
  * --cpu-prof DIR (writes a V8 CPU profile of the service there), --env NAME=VALUE (repeatable,
  * extra service settings), --postgres (the service on a fresh PostgreSQL database),
- * --profile quick|full (whose warm-up and measuring time each step takes; default quick),
+ * --profile quick|full (the profile whose warm-up and measuring times the steps use; default quick),
  * --no-build.
  */
 import fs from 'node:fs';
@@ -33,7 +33,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.profile !== 'quick' && flags.profile !== 'full') {
-  process.stderr.write(`--profile takes quick or full, got ${JSON.stringify(flags.profile)}\n`);
+  process.stderr.write(`invalid --profile ${JSON.stringify(flags.profile)}: use quick or full\n`);
   process.exit(64);
 }
 const profile = PROFILES[flags.profile];

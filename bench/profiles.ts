@@ -3,7 +3,7 @@ export interface Profile {
   readonly name: 'smoke' | 'quick' | 'full';
   readonly backlogs: readonly number[];
   readonly stepRates: readonly number[];
-  /** Steps between the highest passing and the lowest failing rate, after the ladder. */
+  /** Number of steps between the highest passing and the lowest failing rate, after the ladder. */
   readonly stepRefinements: number;
   readonly warmMs: number;
   readonly measureMs: number;

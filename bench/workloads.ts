@@ -126,7 +126,7 @@ function allCopies(arrivals: readonly Arrival[], copies: number) {
 
 export interface StepOptions {
   readonly stepRates: readonly number[];
-  /** Steps run after the ladder, each halving the gap between the last pass and the first fail. */
+  /** Number of steps after the ladder, each halving the gap between the last pass and the first fail. */
   readonly stepRefinements: number;
   readonly warmMs: number;
   readonly measureMs: number;

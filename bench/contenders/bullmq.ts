@@ -104,7 +104,7 @@ export class BullmqContender implements Contender {
   }
 
   async stop(): Promise<void> {
-    // A later start() spawns a new worker process, which waits for release() to run.
+    // A later start() spawns a new worker process, which starts work only at release().
     this.#running = false;
     if (this.#worker) {
       await this.#worker.request({ type: 'close' }).catch(() => undefined);
