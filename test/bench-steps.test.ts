@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { midpoint, searchSteps } from '../bench/workloads.js';
+import { after, before, describe, it } from 'node:test';
+import type { Context } from '../bench/cells.js';
+import { DirectContender } from '../bench/contenders/direct.js';
+import { Receivers } from '../bench/receivers.js';
+import { midpoint, searchSteps, steps, sustained } from '../bench/workloads.js';
+import { tempDir } from './helpers/service.js';
 
 /** Returns a fake contender's step, which passes up to `capacity` events/s, and the rates it ran. */
 function contenderWithCapacity(capacity: number): { tried: number[]; step: (rate: number) => Promise<boolean> } {
@@ -47,5 +51,53 @@ describe('step search', () => {
     assert.equal(midpoint(16_000, 32_000), 24_000);
     assert.equal(midpoint(250, 500), 380);
     assert.equal(midpoint(100, 110), undefined);
+  });
+});
+
+describe('step test on a real contender', () => {
+  let receivers: Receivers;
+  const progress: string[] = [];
+
+  before(async () => {
+    receivers = await Receivers.start(1, undefined);
+    // One connection to an endpoint that responds after 10 ms caps the raw undici loop below
+    // 100 deliveries/s, so 20/s passes and every later step fails. A failed step ends when
+    // the loop has sent its whole queue, so the rates stay low to keep the test short.
+    await receivers.setFault([0], { kind: 'delay', delayMs: 10 });
+  });
+
+  after(async () => {
+    await receivers.close();
+  });
+
+  it('refines and restarts after failures', async () => {
+    const context: Context = {
+      receivers,
+      workDir: tempDir('webhook-bench-steps-'),
+      drainTimeoutMs: 1_500,
+      graceMs: 0,
+      progress: (line) => progress.push(line),
+    };
+    const contender = new DirectContender({ mode: 'undici', connections: 1, signing: true, timeoutMs: 5_000, cpus: undefined });
+    await contender.start(receivers.urls);
+    const firstPid = contender.pids()[0];
+    try {
+      const cells = await steps(context, contender, { stepRates: [20, 600], stepRefinements: 1, warmMs: 100, measureMs: 400 });
+      assert.deepEqual(
+        cells.map((cell) => [cell.params.rate, cell.extra.passed]),
+        [
+          [20, true],
+          [600, false],
+          [310, false],
+        ],
+      );
+      assert.equal(sustained(cells), 20);
+      assert.equal(progress.filter((line) => line === 'restarting B0 after the failed step').length, 2);
+      const lastPid = contender.pids()[0];
+      assert.notEqual(lastPid, firstPid);
+      assert.throws(() => process.kill(firstPid as number, 0), { code: 'ESRCH' });
+    } finally {
+      await contender.stop();
+    }
   });
 });
