@@ -285,8 +285,10 @@ function collectRoutes(app: App): RouteInfo[] {
 
 async function createFirstAdmin(auth: AuthService, admin: Config['admin'], logger: Logger): Promise<void> {
   try {
-    if (admin && (await auth.ensureFirstAdmin(admin))) {
-      logger.info({ email: admin.email }, 'first Admin created from ADMIN_EMAIL');
+    const created = admin ? await auth.ensureFirstAdmin(admin) : undefined;
+    if (created) {
+      // The user id, not the address: no log line carries a user's email.
+      logger.info({ user_id: created.id }, 'first Admin created from ADMIN_EMAIL');
       return;
     }
   } catch (error) {

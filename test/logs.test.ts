@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { submitNewReport } from './helpers/api.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
-import { ADMIN_PASSWORD, startService, type TestService } from './helpers/service.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startService, type TestService } from './helpers/service.js';
 
 type LogLine = Record<string, any>;
 
@@ -135,6 +135,14 @@ describe('structured logs', () => {
         `the log contains a secret value starting ${secret.slice(0, 4)}`,
       );
     }
+  });
+
+  it('logs the first Admin by id only', () => {
+    const { text, lines } = readLog(svc.logFile);
+    const created = lines.find((line) => line.msg === 'first Admin created from ADMIN_EMAIL');
+    assert.ok(created, 'no line reports the first Admin');
+    assert.match(String(created.user_id), /^usr_[0-9A-Z]{26}$/);
+    assert.equal(text.includes(ADMIN_EMAIL), false);
   });
 
   it('replaces an invalid request id with a generated one', async () => {

@@ -289,11 +289,10 @@ export class AuthService {
     return rows.map(toPublicUser);
   }
 
-  /** Creates the first Admin when the database has no users yet; returns whether it did. */
-  async ensureFirstAdmin(admin: { email: string; password: string }): Promise<boolean> {
-    if ((await this.countUsers()) > 0) return false;
-    await this.createUser({ email: admin.email, password: admin.password, role: 'Admin' });
-    return true;
+  /** Creates the first Admin when the database has no users yet; returns the new user, or undefined when users exist. */
+  async ensureFirstAdmin(admin: { email: string; password: string }): Promise<PublicUser | undefined> {
+    if ((await this.countUsers()) > 0) return undefined;
+    return this.createUser({ email: admin.email, password: admin.password, role: 'Admin' });
   }
 
   /** Deletes expired tokens; returns how many. */
