@@ -93,10 +93,10 @@ export class BullmqContender implements Contender {
     let waiting = 0;
     const inFlight = new Set<Promise<void>>();
 
-    // At most MAX_PENDING_ADDS events wait for Redis, as the service's driver waits for at
-    // most 2,000 API requests; the rest wait as a count and are created when an add returns.
-    // Without the cap an overloaded Redis left hundreds of thousands of jobs queued in this
-    // process, which ran out of heap at 16,000 events/s.
+    // At most MAX_PENDING_ADDS events wait for Redis, as the service's driver keeps at most
+    // 2,000 API requests in flight. Later events wait as a count until an add returns.
+    // Without the cap an overloaded Redis left so many jobs queued in this process that it
+    // ran out of heap at 16,000 events/s.
     const dispatch = (): void => {
       while (waiting > 0 && inFlight.size < MAX_PENDING_ADDS) {
         waiting -= 1;
