@@ -26,3 +26,40 @@ export async function pace(
   });
   return sent;
 }
+
+/**
+ * Paces calls to `send` like pace(), with at most `limit` of them in flight. An event that
+ * comes due while `limit` calls are in flight waits as a count and is sent when one of
+ * them settles. Resolves once every call has settled, with the number of calls.
+ */
+export async function paceWithLimit(
+  ratePerSecond: number,
+  durationMs: number,
+  limit: number,
+  send: (sequence: number) => Promise<void>,
+): Promise<number> {
+  let sent = 0;
+  let waiting = 0;
+  const inFlight = new Set<Promise<void>>();
+  const ignore = (): void => undefined;
+
+  const dispatch = (): void => {
+    while (waiting > 0 && inFlight.size < limit) {
+      waiting -= 1;
+      const call: Promise<void> = send(sent++)
+        .then(ignore, ignore)
+        .finally(() => {
+          inFlight.delete(call);
+          dispatch();
+        });
+      inFlight.add(call);
+    }
+  };
+
+  await pace(ratePerSecond, durationMs, () => {
+    waiting += 1;
+    dispatch();
+  });
+  while (inFlight.size > 0) await Promise.race(inFlight);
+  return sent;
+}

@@ -70,18 +70,20 @@ function isolationRatios(result: RunResult): { throughput: number | null; p99: n
 /**
  * Compares L's CPU per delivery with B2's on the largest backlog both drained, and lists every
  * shared drain in the detail. The smallest drain lasts about two seconds on a newly started
- * process, and much of it runs before V8 has optimised the delivery path. In two long runs on
- * one machine and build, L read 0.341 and 0.224 ms there, and 0.140 and 0.120 ms on a million.
+ * process, probably much of it before V8 has optimised the delivery path. In two long runs of
+ * one build, L read 0.341 and 0.224 ms there against 0.140 and 0.120 ms on a million.
  */
 export function cpuPerDelivery(service: readonly Cell[], bullmq: readonly Cell[]): { ratio: number | null; detail: string } {
-  const byBacklog = (cells: readonly Cell[]) => new Map(cells.map((cell) => [Number(cell.params.backlog), cell.cpuMsPerDelivery]));
+  const byBacklog = (cells: readonly Cell[]) =>
+    new Map(cells.map((cell) => [Number(cell.params.backlog), cell.cpuMsPerDelivery]));
   const serviceCpu = byBacklog(service);
   const bullmqCpu = byBacklog(bullmq);
   const shared = [...serviceCpu.keys()].filter((backlog) => bullmqCpu.has(backlog)).sort((a, b) => b - a);
   const largest = shared[0];
   if (largest === undefined) return { ratio: null, detail: 'no backlog drained by both' };
-  const detail = shared.map((backlog) => `${backlog}: L ${serviceCpu.get(backlog)} ms, B2 ${bullmqCpu.get(backlog)} ms`).join('; ');
-  return { ratio: ratio(serviceCpu.get(largest), bullmqCpu.get(largest)), detail: `drain of ${detail}` };
+
+  const figures = shared.map((backlog) => `${backlog}: L ${serviceCpu.get(backlog)} ms, B2 ${bullmqCpu.get(backlog)} ms`);
+  return { ratio: ratio(serviceCpu.get(largest), bullmqCpu.get(largest)), detail: `drain of ${figures.join('; ')}` };
 }
 
 /** Computes the target table for the service on SQLite from one run's cells. */

@@ -287,7 +287,7 @@ async function createFirstAdmin(auth: AuthService, admin: Config['admin'], logge
   try {
     const created = admin ? await auth.ensureFirstAdmin(admin) : undefined;
     if (created) {
-      // The user id, not the address: no log line carries a user's email.
+      // Logged by user id, not by address, so no log line carries a user's email.
       logger.info({ user_id: created.id }, 'first Admin created from ADMIN_EMAIL');
       return;
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { pace } from '../pacer.js';
+import { paceWithLimit } from '../pacer.js';
 import { eventPayload } from '../payload.js';
 import { IpcClient, ROOT, spawnNode, waitForExit } from '../processes.js';
 import type { BullmqCommand, BullmqJob } from './bullmq-process.js';
@@ -10,7 +10,7 @@ import { nextPrefix, sequenceKeys, type Contender, type OfferResult } from './co
 export const REDIS_PORT = 6379;
 const KEY_PREFIX = 'webhook-bench';
 const ADD_CHUNK = 1_000;
-/** Events whose jobs may wait for Redis at once during an offer. */
+/** Maximum number of events whose jobs wait for Redis at once during an offer. */
 const MAX_PENDING_ADDS = 2_000;
 
 export interface BullmqOptions {
@@ -89,42 +89,19 @@ export class BullmqContender implements Contender {
     const prefix = nextPrefix(this.id);
     const queue = this.#requireQueue();
     let failures = 0;
-    let created = 0;
-    let waiting = 0;
-    const inFlight = new Set<Promise<void>>();
 
     // At most MAX_PENDING_ADDS events wait for Redis, as the service's driver keeps at most
-    // 2,000 API requests in flight. Later events wait as a count until an add returns.
-    // Without the cap an overloaded Redis left so many jobs queued in this process that it
-    // ran out of heap at 16,000 events/s.
-    const dispatch = (): void => {
-      while (waiting > 0 && inFlight.size < MAX_PENDING_ADDS) {
-        waiting -= 1;
-        const id = `${prefix}-${created}`;
-        created += 1;
-        const body = eventPayload(id, Date.now());
-        const jobs = endpoints.map((endpoint) => ({ name: 'deliver', data: { id, url: this.#urls[endpoint] as string, body } }));
-        const add: Promise<void> = queue
-          .addBulk(jobs)
-          .then(
-            () => undefined,
-            () => {
-              failures += 1;
-            },
-          )
-          .finally(() => {
-            inFlight.delete(add);
-            dispatch();
-          });
-        inFlight.add(add);
-      }
-    };
-    await pace(rate, durationMs, () => {
-      waiting += 1;
-      dispatch();
+    // 2,000 API requests in flight. Without the cap an overloaded Redis left so many jobs
+    // queued in this process that it ran out of heap at 16,000 events/s.
+    const events = await paceWithLimit(rate, durationMs, MAX_PENDING_ADDS, async (sequence) => {
+      const id = `${prefix}-${sequence}`;
+      const body = eventPayload(id, Date.now());
+      const jobs = endpoints.map((endpoint) => ({ name: 'deliver', data: { id, url: this.#urls[endpoint] as string, body } }));
+      await queue.addBulk(jobs).catch(() => {
+        failures += 1;
+      });
     });
-    while (inFlight.size > 0 || waiting > 0) await Promise.race(inFlight);
-    return { expected: sequenceKeys(prefix, created, endpoints), events: created, failures };
+    return { expected: sequenceKeys(prefix, events, endpoints), events, failures };
   }
 
   pids(): number[] {

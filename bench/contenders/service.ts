@@ -7,7 +7,7 @@ import { parseDatabaseUrl } from '../../src/config/config.js';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { recordEvent } from '../../src/events/service.js';
 import { key } from '../ledger.js';
-import { pace } from '../pacer.js';
+import { paceWithLimit } from '../pacer.js';
 import { REPORT_FIELDS } from '../payload.js';
 import { freePort, ROOT, sleep, spawnNode, waitForExit } from '../processes.js';
 import { RECEIVER_HOST } from '../receivers.js';
@@ -151,34 +151,18 @@ export class ServiceContender implements Contender {
     await this.#ensureReports(Math.min(2_000, Math.max(100, Math.ceil(rate / 4))));
     const since = Date.now();
     let failures = 0;
-    let waiting = 0;
-    const inFlight = new Set<Promise<void>>();
-
-    const dispatch = (): void => {
-      while (waiting > 0 && this.#idle.length > 0) {
-        waiting -= 1;
-        const slot = this.#idle.pop() as ReportSlot;
-        const request = this.#advance(slot).then(
-          (ok) => {
-            if (!ok) failures += 1;
-          },
-          () => {
-            failures += 1;
-          },
-        );
-        const tracked = request.finally(() => {
-          inFlight.delete(tracked);
-          this.#idle.push(slot);
-          dispatch();
-        });
-        inFlight.add(tracked);
+    // Each request takes a report of the pool and returns it when done, so the pool's size
+    // bounds the requests in flight.
+    const events = await paceWithLimit(rate, durationMs, this.#idle.length, async () => {
+      const slot = this.#idle.pop() as ReportSlot;
+      try {
+        if (!(await this.#advance(slot))) failures += 1;
+      } catch {
+        failures += 1;
+      } finally {
+        this.#idle.push(slot);
       }
-    };
-    const events = await pace(rate, durationMs, () => {
-      waiting += 1;
-      dispatch();
     });
-    while (inFlight.size > 0 || waiting > 0) await Promise.race(inFlight);
 
     const db = this.#openDb();
     try {

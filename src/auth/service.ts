@@ -289,7 +289,7 @@ export class AuthService {
     return rows.map(toPublicUser);
   }
 
-  /** Creates the first Admin when the database has no users yet; returns the new user, or undefined when users exist. */
+  /** Creates the first Admin when the database has no users yet and returns it, or returns undefined when users exist. */
   async ensureFirstAdmin(admin: { email: string; password: string }): Promise<PublicUser | undefined> {
     if ((await this.countUsers()) > 0) return undefined;
     return this.createUser({ email: admin.email, password: admin.password, role: 'Admin' });
