@@ -7,7 +7,8 @@
  * --cpu-prof DIR (writes a V8 CPU profile of the service there), --env NAME=VALUE (repeatable,
  * extra service settings), --postgres (the service on a fresh PostgreSQL database),
  * --profile quick|full (the profile whose warm-up and measuring times the steps use; default quick),
- * --no-build.
+ * --main FILE (the service's entry point, such as an older build's dist/main.js; default this
+ * checkout's), --no-build.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,7 @@ const { values: flags } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     postgres: { type: 'boolean', default: false },
     profile: { type: 'string', default: 'quick' },
+    main: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     cpus: pinning.service,
     timeoutMs: profile.timeoutMs,
     env: parseEnv(flags.env),
+    ...(flags.main ? { mainScript: path.resolve(flags.main), variant: flags.main } : {}),
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });

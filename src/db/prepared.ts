@@ -10,6 +10,8 @@ interface Template {
   readonly query: CompiledQuery;
   /** For each parameter of the compiled query: the index of the value it takes, or -1. */
   readonly sources: readonly number[];
+  /** True when the parameters are the values in order, so the values go to the driver as they are. */
+  readonly direct: boolean;
 }
 
 /**
@@ -32,11 +34,16 @@ export class PreparedQuery<Values extends readonly unknown[], Row> {
     private readonly build: (db: Kysely<Database>, ...slots: never[]) => Compilable<Row>,
   ) {}
 
-  async execute(db: Kysely<Database>, ...values: Values): Promise<QueryResult<Row>> {
+  execute(db: Kysely<Database>, ...values: Values): Promise<QueryResult<Row>> {
+    return this.executeValues(db, values);
+  }
+
+  /** As `execute`, with the values in one array, which a caller building them in a loop already has. */
+  async executeValues(db: Kysely<Database>, values: readonly unknown[]): Promise<QueryResult<Row>> {
     const template = this.#template(db);
-    const parameters = template.sources.map((source, at) =>
-      source === -1 ? template.query.parameters[at] : values[source],
-    );
+    const parameters = template.direct
+      ? values
+      : template.sources.map((source, at) => (source === -1 ? template.query.parameters[at] : values[source]));
     return db.executeQuery<Row>({
       query: template.query.query,
       queryId: createQueryId(),
@@ -59,7 +66,8 @@ export class PreparedQuery<Values extends readonly unknown[], Row> {
         `a prepared query used ${used.size} of its ${this.arity} values; pass each placeholder into the query once or more: ${query.sql}`,
       );
     }
-    const template = { query, sources };
+    const direct = sources.length === this.arity && sources.every((source, at) => source === at);
+    const template = { query, sources, direct };
     this.#templates.set(key, template);
     return template;
   }
@@ -89,9 +97,11 @@ export class PreparedRows<Row> {
   async execute(db: Kysely<Database>, leadingValues: readonly unknown[], rows: readonly (readonly unknown[])[]): Promise<Row[]> {
     const returned: Row[] = [];
     for (let start = 0; start < rows.length; start += this.maxRows) {
-      const chunk = rows.slice(start, start + this.maxRows);
-      const result = await this.#query(chunk.length).execute(db, ...leadingValues, ...chunk.flat());
-      returned.push(...result.rows);
+      const end = Math.min(rows.length, start + this.maxRows);
+      const values: unknown[] = [...leadingValues];
+      for (let row = start; row < end; row++) for (const value of rows[row] as readonly unknown[]) values.push(value);
+      const result = await this.#query(end - start).executeValues(db, values);
+      for (const row of result.rows) returned.push(row);
     }
     return returned;
   }
