@@ -93,11 +93,7 @@ export class DeliveryStore {
   async loadEvents(ids: readonly string[]): Promise<Map<string, StoredEvent>> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return new Map();
-    const rows = await this.db
-      .selectFrom('events')
-      .select(['id', 'type', 'payload', 'request_id', 'created_at'])
-      .where('id', 'in', unique)
-      .execute();
+    const rows = await LOAD_EVENTS.execute(this.db, [], unique.map((id) => [id]));
     return new Map(rows.map((row) => [row.id, row]));
   }
 
@@ -294,6 +290,14 @@ const WRITE_RESULTS = new PreparedRows<{ id: string }>(1, RESULT_COLUMNS.length,
     RETURNING deliveries.id`;
   return { compile: () => statement.compile(db) };
 });
+
+/** Events by id, up to 100 per statement; one statement text per list length. */
+const LOAD_EVENTS = new PreparedRows<StoredEvent>(0, 1, 100, (db, _leading, rowSlots) =>
+  db
+    .selectFrom('events')
+    .select(['id', 'type', 'payload', 'request_id', 'created_at'])
+    .where('id', 'in', rowSlots.map(([id]) => id as never)),
+);
 
 const INSERT_ATTEMPTS = new PreparedInsert(
   'delivery_attempts',
