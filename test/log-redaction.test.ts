@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { censorSecrets, createLogger } from '../src/observability/logger.js';
 
-/** A logger that keeps its lines in memory, parsed. */
+/** Creates a logger that keeps its lines in memory, parsed. */
 function memoryLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger('info', {
@@ -14,7 +14,7 @@ function memoryLogger(): { logger: ReturnType<typeof createLogger>; lines: Recor
 }
 
 describe('secrets in log lines', () => {
-  it('replaces secret fields at the top level and keeps the others', () => {
+  it('censors top-level secret fields', () => {
     const { logger, lines } = memoryLogger();
     logger.info(
       { webhook_id: 'whk_1', password: 'pw-1', token: 'tok-1', secret: 'whsec_1', signature: 'v1,abc', headers: { 'X-Key': 'k' } },
@@ -26,7 +26,7 @@ describe('secrets in log lines', () => {
     for (const key of ['password', 'token', 'secret', 'signature', 'headers']) assert.equal(line[key], '[redacted]', key);
   });
 
-  it('replaces secret fields one level down without changing the logged object', () => {
+  it('censors nested fields without mutation', () => {
     const { logger, lines } = memoryLogger();
     const webhook = { id: 'whk_2', secret: 'whsec_2', headers: { Authorization: 'Bearer x' } };
     const req = { method: 'POST', headers: { authorization: 'Bearer y', cookie: 'sid=z' } };
@@ -37,7 +37,7 @@ describe('secrets in log lines', () => {
     assert.equal(req.headers.cookie, 'sid=z');
   });
 
-  it('keeps an error readable when it carries a secret field', () => {
+  it('keeps censored errors readable', () => {
     const { logger, lines } = memoryLogger();
     const error = Object.assign(new TypeError('receiver refused'), { code: 'E_REFUSED', headers: { 'x-api-key': 'k-3' } });
     logger.error({ err: error }, 'failed');
@@ -51,7 +51,7 @@ describe('secrets in log lines', () => {
     assert.deepEqual(error.headers, { 'x-api-key': 'k-3' });
   });
 
-  it('replaces secret fields at the top level of the bindings of child loggers', () => {
+  it('censors child logger bindings', () => {
     const { logger, lines } = memoryLogger();
     const child = logger.child({ component: 'test', token: 'tok-4' });
     child.setBindings({ user_id: 'usr_4', password: 'pw-4' });
@@ -62,7 +62,7 @@ describe('secrets in log lines', () => {
     assert.equal(lines[0]?.password, '[redacted]');
   });
 
-  it('returns fields without secrets as they are, with no copy', () => {
+  it('returns clean fields uncopied', () => {
     const fields = { event_id: 'evt_5', status_code: 204, nested: { id: 'x' }, list: [{ secret: 'in a list' }] };
     assert.equal(censorSecrets(fields), fields);
   });

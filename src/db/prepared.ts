@@ -10,7 +10,7 @@ interface Template {
   readonly query: CompiledQuery;
   /** For each parameter of the compiled query: the index of the value it takes, or -1. */
   readonly sources: readonly number[];
-  /** True when the parameters are the values in order, so the values go to the driver as they are. */
+  /** True when the parameters are the values in order, so the driver gets the values array itself. */
   readonly direct: boolean;
 }
 
@@ -38,7 +38,7 @@ export class PreparedQuery<Values extends readonly unknown[], Row> {
     return this.executeValues(db, values);
   }
 
-  /** As `execute`, with the values in one array, which a caller building them in a loop already has. */
+  /** Runs the query with its values in one array, as a caller that builds them in a loop has them. */
   async executeValues(db: Kysely<Database>, values: readonly unknown[]): Promise<QueryResult<Row>> {
     const template = this.#template(db);
     const parameters = template.direct

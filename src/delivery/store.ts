@@ -291,7 +291,7 @@ const WRITE_RESULTS = new PreparedRows<{ id: string }>(1, RESULT_COLUMNS.length,
   return { compile: () => statement.compile(db) };
 });
 
-/** Events by id, up to 100 per statement; one statement text per list length. */
+/** Reads events by id, up to 100 per statement, with one statement text per list length. */
 const LOAD_EVENTS = new PreparedRows<StoredEvent>(0, 1, 100, (db, _leading, rowSlots) =>
   db
     .selectFrom('events')

@@ -66,10 +66,9 @@ export interface OutboundOptions {
 }
 
 /**
- * The deadline of one attempt, passed to undici as its abort signal: undici accepts an event
- * emitter with `aborted` and `reason` in place of an AbortSignal. In a micro-benchmark an
- * AbortController with its listener added and removed took about 4 µs per attempt, this
- * emitter about 0.15 µs.
+ * The deadline of one attempt, passed to undici as its abort signal. undici accepts an event
+ * emitter with `aborted` and `reason` in place of an AbortSignal, and in a micro-benchmark
+ * the emitter cost 0.15 µs per attempt against about 4 µs for an AbortController.
  */
 class Deadline extends EventEmitter {
   aborted = false;
