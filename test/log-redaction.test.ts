@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { censorSecrets, createLogger } from '../src/observability/logger.js';
+import { censorNestedSecrets, createLogger } from '../src/observability/logger.js';
 
 /** Creates a logger that keeps its lines in memory, parsed. */
 function memoryLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
@@ -64,6 +64,6 @@ describe('secrets in log lines', () => {
 
   it('returns clean fields uncopied', () => {
     const fields = { event_id: 'evt_5', status_code: 204, nested: { id: 'x' }, list: [{ secret: 'in a list' }] };
-    assert.equal(censorSecrets(fields), fields);
+    assert.equal(censorNestedSecrets(fields), fields);
   });
 });

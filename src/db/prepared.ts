@@ -99,7 +99,9 @@ export class PreparedRows<Row> {
     for (let start = 0; start < rows.length; start += this.maxRows) {
       const end = Math.min(rows.length, start + this.maxRows);
       const values: unknown[] = [...leadingValues];
-      for (let row = start; row < end; row++) for (const value of rows[row] as readonly unknown[]) values.push(value);
+      for (let row = start; row < end; row++) {
+        for (const value of rows[row] as readonly unknown[]) values.push(value);
+      }
       const result = await this.#query(end - start).executeValues(db, values);
       for (const row of result.rows) returned.push(row);
     }

@@ -7,7 +7,7 @@ import type { LogFilesConfig, LogLevel } from '../config/config.js';
 export type { Logger };
 
 /**
- * Keys whose values are replaced before a line is written, in a line's fields at the top
+ * Keys whose values are replaced before a line is written: in a line's fields at the top
  * level and one level down, and at the top level of every logger's bindings. The code never
  * logs these on purpose, so the check catches a mistake before it leaks a credential.
  */
@@ -16,22 +16,22 @@ const SECRET_KEY_SET = new Set(SECRET_KEYS);
 const CENSORED = '[redacted]';
 
 /**
- * Returns `fields` with the value of every secret key replaced, at the top level and in each
- * object one level down, copying only what changes. It runs as pino's log formatter, and
- * pino's `redact` option covers the top-level keys of bindings.
+ * Returns `fields` with every secret key replaced in each object one level down, copying
+ * only what changes. pino's `redact` option replaces the top-level keys, of fields and
+ * bindings alike, so this log formatter leaves them to it.
  *
- * Wildcard redact paths (`*.secret`) would cover both levels, but pino then sends every
- * value of every line through its redactor. In a micro-benchmark a line of nine fields took
- * 8.2 µs with such paths and 2.1 µs without them.
+ * Wildcard redact paths (`*.secret`) would cover the level below too, but pino then sends
+ * every value of every line through its redactor. In a micro-benchmark a line of nine
+ * fields took 8.2 µs with such paths and 2.1 µs without them.
  */
-export function censorSecrets<T extends object>(fields: T): T {
+export function censorNestedSecrets<T extends object>(fields: T): T {
   let copy: Record<string, unknown> | undefined;
   for (const key in fields) {
-    if (!Object.hasOwn(fields, key)) continue;
+    if (!Object.hasOwn(fields, key) || SECRET_KEY_SET.has(key)) continue;
     const value = (fields as Record<string, unknown>)[key];
-    let censored = value;
-    if (SECRET_KEY_SET.has(key)) censored = CENSORED;
-    else if (typeof value === 'object' && value !== null && !Array.isArray(value)) censored = censorOneLevel(value);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+
+    const censored = censorKeys(value);
     if (censored === value) continue;
     copy ??= { ...fields } as Record<string, unknown>;
     copy[key] = censored;
@@ -39,7 +39,8 @@ export function censorSecrets<T extends object>(fields: T): T {
   return (copy ?? fields) as T;
 }
 
-function censorOneLevel(value: object): object {
+/** Returns `value` with its secret keys replaced, or `value` itself when it has none. */
+function censorKeys(value: object): object {
   let copy: Record<string, unknown> | undefined;
   for (const key in value) {
     if (!Object.hasOwn(value, key) || !SECRET_KEY_SET.has(key)) continue;
@@ -61,7 +62,7 @@ function loggerOptions(level: LogLevel): pino.LoggerOptions {
     base: { service: 'report-webhooks' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: SECRET_KEYS, censor: CENSORED },
-    formatters: { level: (label) => ({ level: label }), log: censorSecrets },
+    formatters: { level: (label) => ({ level: label }), log: censorNestedSecrets },
   };
 }
 
