@@ -43,6 +43,11 @@ export interface AttemptOutcome {
 const LEASE_MARGIN_MS = 30_000;
 const TARGET_REFRESH_MS = 1_000;
 const REAP_INTERVAL_MS = 5_000;
+/**
+ * Results written per transaction. A longer transaction holds its row locks longer, and
+ * claims, lease reaps and other workers' write-backs wait on them.
+ */
+const MAX_RESULTS_PER_WRITE = 500;
 
 /**
  * Sends due deliveries. It claims work from the database in bounded batches, keeps at most
@@ -70,7 +75,6 @@ export class DeliveryWorker {
   #running = false;
   /** False once stop() has given up on the attempts still in flight. */
   #acceptingResults = true;
-  #pumping = false;
   #pumpAgain = false;
   #immediate: NodeJS.Immediate | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -86,7 +90,11 @@ export class DeliveryWorker {
   #claimingTotal = 0;
   readonly #claimingPerEndpoint = new Map<string, number>();
   #results: AttemptRecord[] = [];
+  /** Results in the write-back that is running. */
+  #writing = 0;
   #flushing: Promise<void> | undefined;
+  /** The claim loop's current run, which stop() waits for before the database closes. */
+  #pumpRun: Promise<void> | undefined;
   #idleWaiters: Array<() => void> = [];
   #loopAt = 0;
 
@@ -136,7 +144,7 @@ export class DeliveryWorker {
     if (!this.#running || this.#immediate) return;
     this.#immediate = setImmediate(() => {
       this.#immediate = undefined;
-      void this.#pump();
+      this.#pump();
     });
   }
 
@@ -161,6 +169,8 @@ export class DeliveryWorker {
     clearInterval(this.#reaper);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
+    // A claim that is running finishes before the database may close.
+    await this.#pumpRun;
 
     if (this.#inFlight > 0) {
       this.log.info({ in_flight: this.#inFlight, grace_ms: graceMs }, 'waiting for attempts in flight');
@@ -178,32 +188,31 @@ export class DeliveryWorker {
     this.log.info({ abandoned: this.#inFlight }, 'delivery worker stopped');
   }
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) {
+  #pump(): void {
+    if (this.#pumpRun) {
       this.#pumpAgain = true;
       return;
     }
-    this.#pumping = true;
     this.#loopAt = this.#now();
-    try {
-      await this.#claimAndSend();
-    } catch (error) {
-      this.log.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
-      this.#sleep(this.#pollMs);
-    } finally {
-      this.#pumping = false;
-      if (this.#pumpAgain) {
-        this.#pumpAgain = false;
-        this.wake();
-      }
-    }
+    this.#pumpRun = this.#claimAndSend()
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
+        this.#sleep(this.#pollMs);
+      })
+      .finally(() => {
+        this.#pumpRun = undefined;
+        if (this.#pumpAgain) {
+          this.#pumpAgain = false;
+          this.wake();
+        }
+      });
   }
 
   async #claimAndSend(): Promise<void> {
     if (!this.#running) return;
-    const free = this.options.maxInFlight - this.#inFlight;
+    const free = this.#freeCapacity(0);
     if (free <= 0) {
-      // An ending attempt wakes the worker, and the poll covers slots freed otherwise.
+      // An ending attempt or write-back wakes the worker, and the poll covers slots freed otherwise.
       this.#starved = true;
       this.#sleep(this.#pollMs);
       return;
@@ -231,6 +240,14 @@ export class DeliveryWorker {
     let started = 0;
     if (claimed.length > 0) {
       const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
+      if (!this.#running) {
+        // stop() began during the claim: the rows go back to the queue now rather than when their leases expire.
+        await this.store.release(
+          claimed.map((row) => row.id),
+          now,
+        );
+        return;
+      }
       const orphans: string[] = [];
       for (const row of claimed) {
         const target = this.#targets.get(row.webhook_id);
@@ -382,7 +399,7 @@ export class DeliveryWorker {
     if (this.#targetsLoadedAt === 0 || now - this.#targetsLoadedAt >= TARGET_REFRESH_MS) return undefined;
     const target = this.#targets.get(webhookId);
     if (target === undefined || target.ordered || target.rateLimit !== null) return undefined;
-    if (this.#inFlight + this.#claimingTotal >= this.options.maxInFlight) {
+    if (this.#freeCapacity(this.#claimingTotal) <= 0) {
       this.#starved = true;
       return undefined;
     }
@@ -390,6 +407,19 @@ export class DeliveryWorker {
     const busy = (this.#perEndpoint.get(webhookId) ?? 0) + (this.#claimingPerEndpoint.get(webhookId) ?? 0);
     if (busy >= cap) return undefined;
     return target;
+  }
+
+  /**
+   * Deliveries this worker may start now, besides `reserved` slots already promised. At most
+   * maxInFlight attempts run at once, and at most as many finished attempts wait for their
+   * write-back on top of them. Without the second bound, a write-back slower than the
+   * receivers let results pile up: each write-back then took longer, its locks held up the
+   * claims and lease reaps, and leases expired on deliveries that had already been sent.
+   */
+  #freeCapacity(reserved: number): number {
+    const max = this.options.maxInFlight;
+    const busy = this.#inFlight + reserved;
+    return Math.min(max - busy, 2 * max - busy - this.#results.length - this.#writing);
   }
 
   /** Counts an attempt in flight before it starts, so claims and handoffs see its slot taken. */
@@ -504,13 +534,16 @@ export class DeliveryWorker {
     if (this.#results.length === 1) setImmediate(() => void this.#flush());
   }
 
-  /** Writes queued results in one transaction; concurrent callers share the write. */
+  /**
+   * Writes queued results, up to MAX_RESULTS_PER_WRITE per transaction, until none are
+   * left; concurrent callers share the write.
+   */
   async #flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     if (this.#results.length === 0) return;
 
-    const batch = this.#results;
-    this.#results = [];
+    const batch = this.#results.splice(0, MAX_RESULTS_PER_WRITE);
+    this.#writing = batch.length;
     this.#flushing = this.store.recordAttempts(batch).catch((error: unknown) => {
       // The deliveries stay leased; the reaper returns them to the queue and they are resent.
       this.log.error({ err: error, attempts: batch.length }, 'writing attempt results failed');
@@ -519,10 +552,14 @@ export class DeliveryWorker {
       await this.#flushing;
     } finally {
       this.#flushing = undefined;
+      this.#writing = 0;
     }
     // An ordered webhook's next delivery becomes claimable only once its result is written,
-    // and a scheduled retry needs a claim to find its due time.
-    if (batch.some((record) => record.status === 'pending' || !this.#caughtUp.has(record.webhookId))) this.wake();
+    // a scheduled retry needs a claim to find its due time, and a worker held back by
+    // unwritten results may claim again.
+    if (this.#starved || batch.some((record) => record.status === 'pending' || !this.#caughtUp.has(record.webhookId))) {
+      this.wake();
+    }
     if (this.#results.length > 0) setImmediate(() => void this.#flush());
   }
 
