@@ -272,6 +272,11 @@ async function writeResults(
  * parameter in VALUES as text and rejects text for a bigint column, so each value is cast
  * to its column's type. In SQLite the casts match the columns' affinities. A chunk of 100
  * results binds 801 values, far below either database's limit.
+ *
+ * Only delivering rows have a lease owner, as every change out of that status clears it, so
+ * the owner alone tells that the lease is still held. A status condition as well would match
+ * the partial index of in-flight rows, and PostgreSQL then scanned every in-flight row for
+ * each chunk (20,000 rows, 8 ms) instead of looking up 100 ids by primary key (2 ms).
  */
 const WRITE_RESULTS = new PreparedRows<{ id: string }>(1, RESULT_COLUMNS.length, 100, (db, [leaseOwner], rowSlots) => {
   const rows = rowSlots.map((slots) => {
@@ -285,8 +290,7 @@ const WRITE_RESULTS = new PreparedRows<{ id: string }>(1, RESULT_COLUMNS.length,
       last_status_code = v.column5, last_error = v.column6, updated_at = v.column7,
       completed_at = v.column8
     FROM (VALUES ${sql.join(rows)}) AS v
-    WHERE deliveries.id = v.column1 AND deliveries.status = 'delivering'
-      AND deliveries.lease_owner = ${leaseOwner}
+    WHERE deliveries.id = v.column1 AND deliveries.lease_owner = ${leaseOwner}
     RETURNING deliveries.id`;
   return { compile: () => statement.compile(db) };
 });
