@@ -11,7 +11,7 @@ import { openTestDatabase, TEST_DATABASE, type OpenTestDatabase } from './helper
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 import { ALLOWED_CIDR, tempDir } from './helpers/service.js';
 
-/** A gate that holds callers until it is opened. */
+/** A gate that blocks callers until it is opened. */
 class Gate {
   open: () => void = () => undefined;
   readonly opened = new Promise<void>((resolve) => {
@@ -156,7 +156,7 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
     await eventually(async () => ((await statuses()).get('succeeded') === count ? true : undefined), 20_000, `${count} successes`);
   }
 
-  it('stops claiming while finished attempts wait for their write-back', async () => {
+  it('claims nothing past unwritten results', async () => {
     await queue(40);
     const held = new Gate();
     store.writeGate = held;
@@ -174,7 +174,7 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
     assert.equal(new Set(receiver.requests.map((request) => request.headers['webhook-id'])).size, 40);
   });
 
-  it('splits a long queue of results into write-backs of at most 500', async () => {
+  it('splits write-backs at 500 results', async () => {
     await queue(1_100);
     const held = new Gate();
     store.writeGate = held;
@@ -195,7 +195,7 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
     );
   });
 
-  it('returns the rows of a claim that ends after stop() to the queue', async () => {
+  it('releases a claim ending after stop', async () => {
     await queue(3);
     const held = new Gate();
     store.claimGate = held;

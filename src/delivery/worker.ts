@@ -536,7 +536,7 @@ export class DeliveryWorker {
 
   /**
    * Writes queued results, up to MAX_RESULTS_PER_WRITE per transaction, until none are
-   * left; concurrent callers share the write.
+   * left. Concurrent callers share the write.
    */
   async #flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
