@@ -108,7 +108,7 @@ describe('graceful shutdown', () => {
     assert.equal(fs.readFileSync(path.join(logDir, 'error.log'), 'utf8'), '');
   });
 
-  it('leaves an attempt past the grace period for the next start', async () => {
+  it('requeues an attempt past the grace period', async () => {
     const receiver = await startReceiver((_request, n) =>
       n === 1 ? { hang: true } : { status: 204 },
     );
@@ -128,7 +128,7 @@ describe('graceful shutdown', () => {
     assert.deepEqual(stopped.attempts, []);
     assert.deepEqual(
       stopped.deliveries.map((row) => row.status),
-      ['delivering'],
+      ['pending'],
     );
 
     const config = loadConfig(env);

@@ -81,6 +81,7 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
     await test.db.deleteFrom('events').execute();
     await test.db.deleteFrom('webhooks').execute();
     receiver.requests.length = 0;
+    receiver.setBehaviour(() => ({ status: 204 }));
     store = new HoldingStore(test.db, test.dialect);
   });
   afterEach(async () => {
@@ -219,5 +220,24 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
       ],
     );
     assert.equal(receiver.requests.length, 0);
+  });
+
+  it('requeues attempts outlasting stop', async () => {
+    receiver.setBehaviour(() => ({ hang: true }));
+    await queue(2);
+    await startWorker(4);
+    await receiver.waitFor(2);
+
+    await worker?.stop(100);
+    worker = undefined;
+    const rows = await test.db.selectFrom('deliveries').select(['status', 'lease_owner']).execute();
+    assert.deepEqual(
+      rows.map((row) => [row.status, row.lease_owner]),
+      [
+        ['pending', null],
+        ['pending', null],
+      ],
+    );
+    assert.equal((await test.db.selectFrom('delivery_attempts').select('id').execute()).length, 0);
   });
 });

@@ -90,6 +90,8 @@ export class DeliveryWorker {
   #claimingTotal = 0;
   readonly #claimingPerEndpoint = new Map<string, number>();
   #results: AttemptRecord[] = [];
+  /** Deliveries whose attempt is running, which stop() returns to the queue if they outlast its grace period. */
+  readonly #attempting = new Set<string>();
   /** Results in the write-back that is running. */
   #writing = 0;
   #flushing: Promise<void> | undefined;
@@ -160,8 +162,8 @@ export class DeliveryWorker {
 
   /**
    * Stops claiming, waits up to `graceMs` for attempts in flight, and writes their results.
-   * Attempts still running after the grace period stay leased and are sent again at the
-   * next start.
+   * Deliveries whose attempts still run after the grace period go back to the queue and are
+   * sent again, by another worker or at the next start.
    */
   async stop(graceMs: number): Promise<void> {
     this.#running = false;
@@ -185,7 +187,16 @@ export class DeliveryWorker {
     }
     this.#acceptingResults = false;
     await this.#flush();
-    this.log.info({ abandoned: this.#inFlight }, 'delivery worker stopped');
+    const abandoned = [...this.#attempting];
+    if (abandoned.length > 0) {
+      try {
+        await this.store.release(abandoned, this.#now());
+      } catch (error) {
+        // Their leases expire instead, and the reaper returns them to the queue then.
+        this.log.error({ err: error, deliveries: abandoned.length }, 'returning unfinished deliveries to the queue failed');
+      }
+    }
+    this.log.info({ abandoned: abandoned.length }, 'delivery worker stopped');
   }
 
   #pump(): void {
@@ -442,12 +453,14 @@ export class DeliveryWorker {
       this.#unreserve(row.webhook_id);
       return;
     }
+    this.#attempting.add(row.id);
     this.#attempt(row, event, target)
       .catch((error: unknown) => {
         // The delivery stays leased and goes back to the queue when the lease expires.
         this.log.error({ err: error, delivery_id: row.id }, 'attempt could not be completed');
       })
       .finally(() => {
+        this.#attempting.delete(row.id);
         this.#unreserve(row.webhook_id);
         // The freed slot matters to the claim only when this webhook has more queued, or
         // when other work waited for a slot under maxInFlight.
@@ -459,7 +472,7 @@ export class DeliveryWorker {
     const attemptNumber = row.attempt_count + 1;
     const { result, startedAt, recordedHeaders } = await this.sender.send(target, event.id, event.payload);
     const finishedAt = this.#now();
-    // An attempt cut short by shutdown stays leased and is sent again at the next start.
+    // stop() has returned the delivery of an attempt that outlasted its grace period to the queue.
     if (!this.#acceptingResults) return;
     const decision = decideAfterAttempt(
       {
