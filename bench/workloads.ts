@@ -73,7 +73,7 @@ export async function offered(context: Context, contender: Contender, spec: Offe
   const receiverBefore = cpuMs(context.receivers.pid);
   await contender.eventLoopDelayP99?.();
   const startedAt = Date.now();
-  const result = await contender.offer(spec.eventRate, spec.warmMs + spec.measureMs, spec.endpoints);
+  const result = await contender.offer(spec.eventRate, spec.warmMs + spec.measureMs, spec.endpoints, spec.excluded);
   const from = startedAt + spec.warmMs;
   const to = from + spec.measureMs;
 

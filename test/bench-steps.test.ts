@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Context } from '../bench/cells.js';
 import { DirectContender } from '../bench/contenders/direct.js';
 import { Receivers } from '../bench/receivers.js';
-import { midpoint, searchSteps, steps, sustained } from '../bench/workloads.js';
+import { isolation, midpoint, searchSteps, steps, sustained } from '../bench/workloads.js';
 import { tempDir } from './helpers/service.js';
 
 /** Returns a fake contender's step, which passes up to `capacity` events/s, and the rates it ran. */
@@ -96,6 +96,40 @@ describe('step test on a real contender', () => {
       const lastPid = contender.pids()[0];
       assert.notEqual(lastPid, firstPid);
       assert.throws(() => process.kill(firstPid as number, 0), { code: 'ESRCH' });
+    } finally {
+      await contender.stop();
+    }
+  });
+});
+
+describe('isolation on a real contender', () => {
+  let receivers: Receivers;
+
+  before(async () => {
+    receivers = await Receivers.start(20, undefined);
+  });
+
+  after(async () => {
+    await receivers.close();
+  });
+
+  // With one connection and a 60 s timeout, waiting for the hanging endpoint's queue would
+  // take minutes, so the test's own timeout catches an offer that waits for it.
+  it('ends without the hanging endpoint', { timeout: 30_000 }, async () => {
+    const context: Context = {
+      receivers,
+      workDir: tempDir('webhook-bench-isolation-'),
+      drainTimeoutMs: 5_000,
+      graceMs: 0,
+      progress: () => undefined,
+    };
+    const contender = new DirectContender({ mode: 'undici', connections: 1, signing: true, timeoutMs: 60_000, cpus: undefined });
+    await contender.start(receivers.urls);
+    try {
+      const cell = await isolation(context, contender, 'hang', 200, 1_000);
+      assert.equal(cell.void, false);
+      assert.equal(cell.ledger.missing, 0);
+      assert.ok(cell.ledger.expected > 0, `expected ${cell.ledger.expected} deliveries`);
     } finally {
       await contender.stop();
     }

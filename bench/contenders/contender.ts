@@ -22,8 +22,12 @@ export interface Contender {
   preload(count: number, endpoints: readonly number[]): Promise<Set<string>>;
   /** Starts sending what preload created; delivery is observed at the receivers. */
   release(): Promise<void>;
-  /** Creates events open-loop at `rate` per second for `durationMs`, each for every endpoint listed. */
-  offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult>;
+  /**
+   * Creates events open-loop at `rate` per second for `durationMs`, each for every endpoint
+   * listed. A contender without durable state may drop what it still holds for the
+   * `excluded` endpoints once the events are created, as the ledger ignores them.
+   */
+  offer(rate: number, durationMs: number, endpoints: readonly number[], excluded?: ReadonlySet<number>): Promise<OfferResult>;
   /** Processes whose CPU time counts against this contender. */
   pids(): number[];
   /**

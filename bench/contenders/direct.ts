@@ -44,10 +44,22 @@ export class DirectContender implements Contender {
     this.#release = this.#ipc().request({ type: 'release' });
   }
 
-  async offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult> {
+  async offer(
+    rate: number,
+    durationMs: number,
+    endpoints: readonly number[],
+    excluded: ReadonlySet<number> = new Set(),
+  ): Promise<OfferResult> {
     await this.#release;
     const prefix = nextPrefix(this.id);
-    const reply = await this.#ipc().request({ type: 'offer', prefix, rate, durationMs, endpoints: [...endpoints] });
+    const reply = await this.#ipc().request({
+      type: 'offer',
+      prefix,
+      rate,
+      durationMs,
+      endpoints: [...endpoints],
+      excluded: [...excluded],
+    });
     const events = reply.events ?? 0;
     return { expected: sequenceKeys(prefix, events, endpoints), events, failures: reply.failures ?? 0 };
   }
