@@ -82,8 +82,8 @@ function kick(lane: Lane): void {
 
 /**
  * Drops the jobs a lane has not started and aborts those in flight, for an endpoint the
- * ledger ignores. Without it the offer waited for a hanging endpoint's queue: at 4
- * connections and a 5 s timeout, about 1,250 requests took 26 minutes.
+ * ledger ignores. An offer would otherwise wait for a hanging endpoint's whole queue, which
+ * at 4 connections and a 5 s timeout took 26 minutes for about 1,250 requests.
  */
 async function abandon(lane: Lane): Promise<void> {
   const queued = lane.queue.length - lane.head;
