@@ -181,7 +181,7 @@ describe(`the worker's write-back on ${TEST_DATABASE}`, () => {
     store.writeGate = held;
     await startWorker(600);
 
-    // The first write-back holds the rest of the results in the queue behind it.
+    // The first write-back keeps the rest of the results queued behind it.
     await eventually(async () => (receiver.requests.length >= 1_100 ? true : undefined), 20_000, 'every request');
     held.open();
     await allSucceeded(1_100);

@@ -252,7 +252,7 @@ export class DeliveryWorker {
     if (claimed.length > 0) {
       const events = await this.store.loadEvents(claimed.map((row) => row.event_id));
       if (!this.#running) {
-        // stop() began during the claim: the rows go back to the queue now rather than when their leases expire.
+        // stop() began during the claim, so the rows go back to the queue now rather than when their leases expire.
         await this.store.release(
           claimed.map((row) => row.id),
           now,
