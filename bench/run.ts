@@ -20,7 +20,7 @@ import { PROFILES, type Profile } from './profiles.js';
 import { Receivers } from './receivers.js';
 import { writeReport } from './report.js';
 import { summarize } from './summary.js';
-import { crash, drain, fanOut, isolation, offered, steps, sustained } from './workloads.js';
+import { crash, drain, fanOut, isolation, offered, pickSetting, steps, sustained } from './workloads.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -105,15 +105,23 @@ async function sweepUndici(context: Context): Promise<number> {
   return best.connections;
 }
 
+/**
+ * B2 over each concurrency, twice, the second pass in reverse order: Redis's state drifts
+ * during the sweep (retained jobs, the AOF file growing), and one drain per setting picked
+ * 10 in one run and 50 in the next. Returns the setting `pickSetting` chooses.
+ */
 async function sweepBullmq(context: Context, redisPid: number | undefined): Promise<number> {
-  let best = { concurrency: profile.bullmqConcurrency[0]!, rate: 0 };
-  for (const concurrency of profile.bullmqConcurrency) {
+  const settings = profile.bullmqConcurrency;
+  const readings = new Map<number, number[]>(settings.map((concurrency) => [concurrency, []]));
+  for (const concurrency of [...settings, ...[...settings].reverse()]) {
     const contender = new BullmqContender({ concurrency, timeoutMs: profile.timeoutMs, cpus: pinning.service, redisPid });
     const cell = await withContender(context, contender, () => drain(context, contender, profile.sweepBacklog));
     record({ ...cell, workload: 'W0 calibration' });
-    if (cell.deliveriesPerSecond > best.rate) best = { concurrency, rate: cell.deliveriesPerSecond };
+    readings.get(concurrency)!.push(cell.deliveriesPerSecond);
   }
-  return best.concurrency;
+  const chosen = pickSetting(readings);
+  progress(`B2 concurrency ${chosen} chosen from ${[...readings].map(([c, rates]) => `${c}: ${rates.join(', ')}`).join('; ')} deliveries/s`);
+  return chosen;
 }
 
 async function serviceSuite(context: Context): Promise<number> {

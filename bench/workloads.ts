@@ -216,6 +216,22 @@ export function sustained(cells: readonly Cell[]): number {
   return Math.max(0, ...cells.filter((cell) => cell.extra.passed).map((cell) => Number(cell.params.rate)));
 }
 
+/**
+ * Picks a setting from repeated drain readings: the largest setting whose mean rate is within
+ * `tolerance` of the best mean. A near tie goes to the larger setting because the later
+ * workloads need its headroom: a worker with 10 slots that drains a backlog as fast as one
+ * with 50 fills all 10 with a hanging endpoint's jobs in the isolation workload.
+ */
+export function pickSetting(readings: ReadonlyMap<number, readonly number[]>, tolerance = 0.1): number {
+  const means = [...readings].map(([setting, rates]) => ({
+    setting,
+    mean: rates.reduce((sum, rate) => sum + rate, 0) / Math.max(1, rates.length),
+  }));
+  if (means.length === 0) throw new Error('pickSetting needs at least one setting with readings');
+  const best = Math.max(...means.map((entry) => entry.mean));
+  return Math.max(...means.filter((entry) => entry.mean >= best * (1 - tolerance)).map((entry) => entry.setting));
+}
+
 /** W2: one event to K endpoints, event rate scaled so deliveries per second stay constant. */
 export function fanOut(context: Context, contender: Contender, k: number, deliveries: number, ms: number): Promise<Cell> {
   return offered(context, contender, {

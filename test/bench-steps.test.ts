@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Context } from '../bench/cells.js';
 import { DirectContender } from '../bench/contenders/direct.js';
 import { Receivers } from '../bench/receivers.js';
-import { isolation, midpoint, searchSteps, steps, sustained } from '../bench/workloads.js';
+import { isolation, midpoint, pickSetting, searchSteps, steps, sustained } from '../bench/workloads.js';
 import { tempDir } from './helpers/service.js';
 
 /** Returns a fake contender's step, which passes up to `capacity` events/s, and the rates it ran. */
@@ -51,6 +51,29 @@ describe('step search', () => {
     assert.equal(midpoint(16_000, 32_000), 24_000);
     assert.equal(midpoint(250, 500), 380);
     assert.equal(midpoint(100, 110), undefined);
+  });
+});
+
+describe('calibration choice', () => {
+  it('takes the largest setting within a tenth of the best mean', () => {
+    // One lucky first reading for 10 does not outweigh the repeat.
+    const readings = new Map([
+      [10, [4_032, 2_400]],
+      [50, [2_545, 3_300]],
+      [200, [2_963, 2_700]],
+    ]);
+    assert.equal(pickSetting(readings), 50);
+    readings.set(200, [2_963, 3_000]);
+    assert.equal(pickSetting(readings), 200);
+  });
+
+  it('keeps a clear winner even when it is the smallest', () => {
+    const readings = new Map([
+      [10, [5_000, 5_200]],
+      [50, [4_000, 4_100]],
+    ]);
+    assert.equal(pickSetting(readings), 10);
+    assert.throws(() => pickSetting(new Map()), /at least one setting/);
   });
 });
 
