@@ -8,7 +8,8 @@
  * extra service settings), --postgres (the service on a fresh PostgreSQL database),
  * --profile quick|full (the profile whose warm-up and measuring times the steps use; default quick),
  * --main FILE (the service's entry point, such as an older build's dist/main.js; default this
- * checkout's), --no-build.
+ * checkout's), --isolation none,hang (W3 cells with the profile's rate and length, after the
+ * steps), --no-build.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { createBenchDatabase, dropBenchDatabase } from './postgres.js';
 import { buildServer, pinningFor, pinProcess, ROOT } from './processes.js';
 import { PROFILES } from './profiles.js';
 import { Receivers } from './receivers.js';
-import { drain, offered } from './workloads.js';
+import { drain, isolation, ISOLATION_FAULTS, offered } from './workloads.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -30,6 +31,7 @@ const { values: flags } = parseArgs({
     postgres: { type: 'boolean', default: false },
     profile: { type: 'string', default: 'quick' },
     main: { type: 'string' },
+    isolation: { type: 'string', default: '' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -61,7 +63,12 @@ async function main(): Promise<void> {
 
   const pinning = pinningFor(true);
   if (pinning.driver) await pinProcess(process.pid, pinning.driver);
-  const receivers = await Receivers.start(1, pinning.driver);
+  const faults = flags.isolation.split(',').filter((fault) => fault !== '');
+  const unknown = faults.filter((fault) => !(fault in ISOLATION_FAULTS));
+  if (unknown.length > 0) {
+    throw new Error(`unknown --isolation fault ${unknown.join(', ')}: use ${Object.keys(ISOLATION_FAULTS).join(', ')}`);
+  }
+  const receivers = await Receivers.start(faults.length > 0 ? 20 : 1, pinning.driver);
   const workDir = fs.mkdtempSync(path.join(ROOT, 'bench/results/.probe-'));
   const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, graceMs: profile.graceMs, progress };
 
@@ -92,6 +99,9 @@ async function main(): Promise<void> {
         measureMs: profile.measureMs,
       });
       progress(`${describe(cell)} delivered ${String(cell.extra.deliveredPerSecond)}/s passed ${String(cell.extra.passed)}`);
+    }
+    for (const fault of faults) {
+      progress(describe(await isolation(context, service, fault, profile.isolationRate, profile.isolationMs)));
     }
   } finally {
     await service.stop();
