@@ -56,7 +56,6 @@ export class ServiceContender implements Contender {
   #token = '';
   #urls: readonly string[] = [];
   readonly #webhooks = new Map<number, string>();
-  readonly #active = new Set<number>();
   readonly #idle: ReportSlot[] = [];
   #reports = 0;
 
@@ -200,26 +199,27 @@ export class ServiceContender implements Contender {
     await waitForExit(this.#child, this.options.timeoutMs + 5_000);
   }
 
-  /** Makes exactly the listed endpoints' webhooks active, creating the missing ones. */
+  /**
+   * Leaves exactly the listed endpoints' webhooks, deleting the others and creating the
+   * missing ones. A deactivated webhook would still cost a skipped delivery row per event,
+   * kept so that recovery can send it later: with the 80 webhooks left from the fan-out to
+   * 100, each event of the 20-endpoint isolation cells wrote 100 rows where the other
+   * contenders sent 20 requests.
+   */
   async #subscribe(endpoints: readonly number[]): Promise<void> {
     const wanted = new Set(endpoints);
-    for (const index of this.#active) {
+    for (const [index, id] of this.#webhooks) {
       if (wanted.has(index)) continue;
-      await this.#call('PATCH', `/api/v1/webhooks/${this.#webhooks.get(index)}`, { is_active: false });
-      this.#active.delete(index);
+      const deleted = await this.#call('DELETE', `/api/v1/webhooks/${id}`);
+      if (deleted.status !== 204) throw new Error(`deleting the webhook of endpoint ${index} failed: ${JSON.stringify(deleted.body)}`);
+      this.#webhooks.delete(index);
     }
     for (const index of wanted) {
-      if (this.#active.has(index)) continue;
-      const existing = this.#webhooks.get(index);
-      if (existing) {
-        await this.#call('PATCH', `/api/v1/webhooks/${existing}`, { is_active: true });
-      } else {
-        const url = this.#urls[index] as string;
-        const created = await this.#call('POST', '/api/v1/webhooks', { name: `endpoint ${index}`, url, event_types: EVENT_TYPES });
-        if (created.status !== 201) throw new Error(`creating the webhook for ${url} failed: ${JSON.stringify(created.body)}`);
-        this.#webhooks.set(index, (created.body as { id: string }).id);
-      }
-      this.#active.add(index);
+      if (this.#webhooks.has(index)) continue;
+      const url = this.#urls[index] as string;
+      const created = await this.#call('POST', '/api/v1/webhooks', { name: `endpoint ${index}`, url, event_types: EVENT_TYPES });
+      if (created.status !== 201) throw new Error(`creating the webhook for ${url} failed: ${JSON.stringify(created.body)}`);
+      this.#webhooks.set(index, (created.body as { id: string }).id);
     }
   }
 
