@@ -28,6 +28,12 @@ export interface Contender {
    * `excluded` endpoints once the events are created, as the ledger ignores them.
    */
   offer(rate: number, durationMs: number, endpoints: readonly number[], excluded?: ReadonlySet<number>): Promise<OfferResult>;
+  /**
+   * Readies what an offer of `rate` to `endpoints` needs before its clock and CPU count
+   * start, for a contender whose offer changes its own setup (the service creates and
+   * deletes webhooks). `offer` still does it when no one called this first.
+   */
+  prepare?(rate: number, endpoints: readonly number[]): Promise<void>;
   /** Processes whose CPU time counts against this contender. */
   pids(): number[];
   /**

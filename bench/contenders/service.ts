@@ -144,10 +144,14 @@ export class ServiceContender implements Contender {
     await this.launch();
   }
 
-  async offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult> {
+  async prepare(rate: number, endpoints: readonly number[]): Promise<void> {
     await this.release();
     await this.#subscribe(endpoints);
     await this.#ensureReports(Math.min(2_000, Math.max(100, Math.ceil(rate / 4))));
+  }
+
+  async offer(rate: number, durationMs: number, endpoints: readonly number[]): Promise<OfferResult> {
+    await this.prepare(rate, endpoints);
     const since = Date.now();
     let failures = 0;
     // Each request takes a report of the pool and returns it when done, so the pool's size
