@@ -220,9 +220,9 @@ export function sustained(cells: readonly Cell[]): number {
 
 /**
  * Picks a setting from repeated drain readings: the largest setting whose mean rate is within
- * `tolerance` of the best mean. A near tie goes to the larger setting because the later
- * workloads need its headroom: a worker with 10 slots that drains a backlog as fast as one
- * with 50 fills all 10 with a hanging endpoint's jobs in the isolation workload.
+ * `tolerance` of the best mean. A near tie goes to the larger setting, which the later
+ * workloads need. A worker with 10 slots may drain a backlog as fast as one with 50, but a
+ * hanging endpoint's jobs fill all 10 in the isolation workload.
  */
 export function pickSetting(readings: ReadonlyMap<number, readonly number[]>, tolerance = 0.1): number {
   const means = [...readings].map(([setting, rates]) => ({

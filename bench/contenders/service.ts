@@ -206,9 +206,9 @@ export class ServiceContender implements Contender {
   /**
    * Leaves exactly the listed endpoints' webhooks, deleting the others and creating the
    * missing ones. A deactivated webhook still costs a skipped delivery row per event, kept
-   * so that recovery can send it later. With the 80 webhooks left from the fan-out to 100,
-   * each event of the 20-endpoint isolation cells wrote 100 rows; the other contenders
-   * sent 20 requests.
+   * so that recovery can send it later. The 80 webhooks left from the fan-out to 100 made
+   * each event of the 20-endpoint isolation cells write 100 rows, where the other
+   * contenders sent 20 requests.
    */
   async #subscribe(endpoints: readonly number[]): Promise<void> {
     const wanted = new Set(endpoints);
