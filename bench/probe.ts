@@ -8,8 +8,8 @@
  * extra service settings), --postgres (the service on a fresh PostgreSQL database),
  * --profile quick|full (the profile whose warm-up and measuring times the steps use; default quick),
  * --main FILE (the service's entry point, such as an older build's dist/main.js; default this
- * checkout's), --isolation none,hang (W3 cells with the profile's rate and length, after the
- * steps), --no-build.
+ * checkout's), --isolation none,hang (W3 isolation cells after the steps, with the profile's
+ * rate and length), --no-build.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +41,12 @@ if (flags.profile !== 'quick' && flags.profile !== 'full') {
   process.exit(64);
 }
 const profile = PROFILES[flags.profile];
+const faults = flags.isolation.split(',').filter((fault) => fault !== '');
+const unknownFaults = faults.filter((fault) => !(fault in ISOLATION_FAULTS));
+if (unknownFaults.length > 0) {
+  process.stderr.write(`invalid --isolation fault ${unknownFaults.join(', ')}: use ${Object.keys(ISOLATION_FAULTS).join(', ')}\n`);
+  process.exit(64);
+}
 const started = Date.now();
 
 function progress(line: string): void {
@@ -63,11 +69,6 @@ async function main(): Promise<void> {
 
   const pinning = pinningFor(true);
   if (pinning.driver) await pinProcess(process.pid, pinning.driver);
-  const faults = flags.isolation.split(',').filter((fault) => fault !== '');
-  const unknown = faults.filter((fault) => !(fault in ISOLATION_FAULTS));
-  if (unknown.length > 0) {
-    throw new Error(`unknown --isolation fault ${unknown.join(', ')}: use ${Object.keys(ISOLATION_FAULTS).join(', ')}`);
-  }
   const receivers = await Receivers.start(faults.length > 0 ? 20 : 1, pinning.driver);
   const workDir = fs.mkdtempSync(path.join(ROOT, 'bench/results/.probe-'));
   const context: Context = { receivers, workDir, drainTimeoutMs: profile.drainTimeoutMs, graceMs: profile.graceMs, progress };

@@ -106,9 +106,10 @@ async function sweepUndici(context: Context): Promise<number> {
 }
 
 /**
- * B2 over each concurrency, twice, the second pass in reverse order: Redis's state drifts
- * during the sweep (retained jobs, the AOF file growing), and one drain per setting picked
- * 10 in one run and 50 in the next. Returns the setting `pickSetting` chooses.
+ * Drains B2 at each concurrency twice, the second pass in reverse order, and returns the
+ * setting `pickSetting` chooses. One drain per setting picked 10 in one run and 50 in the
+ * next, probably because Redis's state drifts during the sweep (retained jobs, a growing
+ * AOF file).
  */
 async function sweepBullmq(context: Context, redisPid: number | undefined): Promise<number> {
   const settings = profile.bullmqConcurrency;
@@ -120,7 +121,8 @@ async function sweepBullmq(context: Context, redisPid: number | undefined): Prom
     readings.get(concurrency)!.push(cell.deliveriesPerSecond);
   }
   const chosen = pickSetting(readings);
-  progress(`B2 concurrency ${chosen} chosen from ${[...readings].map(([c, rates]) => `${c}: ${rates.join(', ')}`).join('; ')} deliveries/s`);
+  const listed = [...readings].map(([concurrency, rates]) => `${concurrency}: ${rates.join(', ')}`);
+  progress(`B2 concurrency ${chosen} chosen from ${listed.join('; ')} deliveries/s`);
   return chosen;
 }
 

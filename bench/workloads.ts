@@ -68,7 +68,8 @@ export interface OfferSpec {
 
 /** Offers load open-loop and measures the window after the warm-up. */
 export async function offered(context: Context, contender: Contender, spec: OfferSpec): Promise<Cell> {
-  // Deleting 80 webhooks before an isolation cell took about two seconds of its window.
+  // Setup stays out of the window and the CPU count: deleting the service's 80 unused
+  // webhooks before an isolation cell took about two seconds.
   await contender.prepare?.(spec.eventRate, spec.endpoints);
   const openAtStart = await startCell(context);
   const cpuBefore = contenderCpu(contender);
@@ -219,17 +220,16 @@ export function sustained(cells: readonly Cell[]): number {
 }
 
 /**
- * Picks a setting from repeated drain readings: the largest setting whose mean rate is within
- * `tolerance` of the best mean. A near tie goes to the larger setting, which the later
- * workloads need. A worker with 10 slots may drain a backlog as fast as one with 50, but a
- * hanging endpoint's jobs fill all 10 in the isolation workload.
+ * Returns the largest setting whose mean drain rate is within `tolerance` of the best mean.
+ * Near ties go to the larger setting because the isolation workload needs its headroom: a
+ * hanging endpoint's jobs fill all of a 10-slot worker even when it drains as fast as 50.
  */
 export function pickSetting(readings: ReadonlyMap<number, readonly number[]>, tolerance = 0.1): number {
   const means = [...readings].map(([setting, rates]) => ({
     setting,
     mean: rates.reduce((sum, rate) => sum + rate, 0) / Math.max(1, rates.length),
   }));
-  if (means.length === 0) throw new Error('pickSetting needs at least one setting with readings');
+  if (means.length === 0) throw new Error('missing readings: pass at least one setting with its drain rates');
   const best = Math.max(...means.map((entry) => entry.mean));
   return Math.max(...means.filter((entry) => entry.mean >= best * (1 - tolerance)).map((entry) => entry.setting));
 }

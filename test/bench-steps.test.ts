@@ -54,9 +54,9 @@ describe('step search', () => {
   });
 });
 
-describe('calibration choice', () => {
-  it('takes the largest setting within a tenth of the best mean', () => {
-    // One lucky first reading for 10 does not outweigh the repeat.
+describe('pickSetting', () => {
+  it('prefers larger near-tie settings', () => {
+    // A high first reading for 10 does not outweigh its lower repeat.
     const readings = new Map([
       [10, [4_032, 2_400]],
       [50, [2_545, 3_300]],
@@ -67,13 +67,16 @@ describe('calibration choice', () => {
     assert.equal(pickSetting(readings), 200);
   });
 
-  it('keeps a clear winner even when it is the smallest', () => {
+  it('keeps a clear smallest winner', () => {
     const readings = new Map([
       [10, [5_000, 5_200]],
       [50, [4_000, 4_100]],
     ]);
     assert.equal(pickSetting(readings), 10);
-    assert.throws(() => pickSetting(new Map()), /at least one setting/);
+  });
+
+  it('rejects empty readings', () => {
+    assert.throws(() => pickSetting(new Map()), /missing readings/);
   });
 });
 

@@ -29,9 +29,8 @@ export interface Contender {
    */
   offer(rate: number, durationMs: number, endpoints: readonly number[], excluded?: ReadonlySet<number>): Promise<OfferResult>;
   /**
-   * Readies what an offer of `rate` to `endpoints` needs before its clock and CPU count
-   * start, for a contender whose offer changes its own setup (the service creates and
-   * deletes webhooks). `offer` still does it when no one called this first.
+   * Sets up what an offer of `rate` to `endpoints` needs, such as the service's webhooks, so
+   * that the setup stays out of the cell's window. `offer` repeats it when it was skipped.
    */
   prepare?(rate: number, endpoints: readonly number[]): Promise<void>;
   /** Processes whose CPU time counts against this contender. */

@@ -204,18 +204,18 @@ export class ServiceContender implements Contender {
   }
 
   /**
-   * Leaves exactly the listed endpoints' webhooks, deleting the others and creating the
-   * missing ones. A deactivated webhook still costs a skipped delivery row per event, kept
-   * so that recovery can send it later. The 80 webhooks left from the fan-out to 100 made
-   * each event of the 20-endpoint isolation cells write 100 rows, where the other
-   * contenders sent 20 requests.
+   * Deletes the webhooks of endpoints not listed and creates the missing ones. Deactivating
+   * is not enough, because the service still writes a skipped delivery per event for an
+   * inactive webhook, and the other contenders send nothing for unused endpoints.
    */
   async #subscribe(endpoints: readonly number[]): Promise<void> {
     const wanted = new Set(endpoints);
     for (const [index, id] of this.#webhooks) {
       if (wanted.has(index)) continue;
       const deleted = await this.#call('DELETE', `/api/v1/webhooks/${id}`);
-      if (deleted.status !== 204) throw new Error(`deleting the webhook of endpoint ${index} failed: ${JSON.stringify(deleted.body)}`);
+      if (deleted.status !== 204) {
+        throw new Error(`deleting webhook ${id} of endpoint ${index} failed with status ${deleted.status}: ${JSON.stringify(deleted.body)}`);
+      }
       this.#webhooks.delete(index);
     }
     for (const index of wanted) {
