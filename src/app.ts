@@ -19,6 +19,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { PublishService } from './events/publish.js';
 import { EventTypeRegistry } from './events/registry.js';
 import { registerEventRoutes } from './events/routes.js';
+import { AdmissionGate, registerAdmissionControl } from './http/admission.js';
 import { registerApiDocs } from './http/docs.js';
 import { warmDeferredSchemas } from './http/deferred-compile.js';
 import { createHttpServer, type App } from './http/server.js';
@@ -114,7 +115,8 @@ export async function buildService(config: Config, options: ServiceOptions = {})
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
   const sender = new DeliverySender(outbound);
-  const metrics = new ServiceMetrics(db);
+  const admission = new AdmissionGate(config.api);
+  const metrics = new ServiceMetrics(db, admission);
   const workerLog = logger.child({ component: 'worker' });
   const sends = config.role !== 'api';
   // On PostgreSQL the worker gets connections of its own when the process also serves the
@@ -202,6 +204,7 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
   // Awaiting a plugin also loads the OpenAPI generator registered before it, which must be
   // loaded first because it documents only the routes added after it loads.
+  registerAdmissionControl(app, admission);
   await registerAuthGuard(app, guardOptions);
   registerHealthRoutes(app, {
     db,

@@ -34,6 +34,8 @@ logger.info(
     webhook_timeout: formatDuration(config.webhook.timeoutMs),
     retry_schedule: config.webhook.retryScheduleMs.map(formatDuration).join(','),
     allowed_cidrs: config.webhook.allowedCidrs,
+    api_concurrency: config.api.concurrency,
+    api_queue_limit: config.api.queueLimit,
     log_dir: config.logFiles?.dir ?? 'not set',
     metrics_token: config.metricsToken ? 'set' : 'not set',
     shutdown_grace: formatDuration(config.shutdownGraceMs),

@@ -21,6 +21,8 @@ const BAD_VALUES: ReadonlyArray<[string, string]> = [
   ['LOG_LEVEL', 'loud'],
   ['DATABASE_URL', 'mysql://127.0.0.1/db'],
   ['TOKEN_TTL', '1s'],
+  ['API_CONCURRENCY', '0'],
+  ['API_QUEUE_LIMIT', 'many'],
 ];
 
 describe('configuration', () => {
@@ -35,6 +37,7 @@ describe('configuration', () => {
       0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
     ]);
     assert.deepEqual(config.webhook.allowedCidrs, []);
+    assert.deepEqual(config.api, { concurrency: 32, queueLimit: 1_000 });
     assert.ok(Object.isFrozen(config.webhook));
   });
 

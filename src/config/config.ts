@@ -42,6 +42,11 @@ export interface Config {
     readonly lockoutMs: number;
   };
   readonly approvalStages: number;
+  /** Bounds on the API requests handled at once; see AdmissionGate. */
+  readonly api: {
+    readonly concurrency: number;
+    readonly queueLimit: number;
+  };
   readonly webhook: {
     readonly timeoutMs: number;
     /** Delay before each attempt: entry 0 precedes the first attempt. */
@@ -136,6 +141,10 @@ export function loadConfig(env: Env): Config {
       lockoutMs: readDuration(read('LOGIN_LOCKOUT'), 'LOGIN_LOCKOUT', '15m', 1_000),
     },
     approvalStages: readInteger(read('REPORT_APPROVAL_STAGES'), 'REPORT_APPROVAL_STAGES', 2, 1, 10),
+    api: {
+      concurrency: readInteger(read('API_CONCURRENCY'), 'API_CONCURRENCY', 32, 1, 10_000),
+      queueLimit: readInteger(read('API_QUEUE_LIMIT'), 'API_QUEUE_LIMIT', 1_000, 0, 1_000_000),
+    },
     webhook: {
       timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100),
       retryScheduleMs: readSchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE),

@@ -7,6 +7,7 @@ import { IS_DELIVERING } from '../delivery/queue-terms.js';
 import { countPending } from '../delivery/store.js';
 import type { AttemptOutcome } from '../delivery/worker.js';
 import { AppError } from '../errors.js';
+import type { AdmissionGate } from '../http/admission.js';
 import type { App } from '../http/server.js';
 
 /** Upper bounds in seconds; attempts run from a few milliseconds up to WEBHOOK_TIMEOUT. */
@@ -26,6 +27,7 @@ export class ServiceMetrics {
 
   constructor(
     private readonly db: Db,
+    private readonly admission?: AdmissionGate,
     private readonly now: () => number = Date.now,
   ) {
     const registers = [this.registry];
@@ -56,6 +58,7 @@ export class ServiceMetrics {
       registers,
     });
     this.#registerDatabaseGauges(registers);
+    if (admission) registerAdmissionGauges(admission, registers);
   }
 
   /** Counts one finished attempt; pass this to the delivery worker's `onAttempt`. */
@@ -131,6 +134,28 @@ export class ServiceMetrics {
       },
     });
   }
+}
+
+function registerAdmissionGauges(gate: AdmissionGate, registers: Registry[]): void {
+  new Gauge({
+    name: 'http_api_requests',
+    help: 'API requests whose handlers run (active) or wait for a turn (queued); see API_CONCURRENCY.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      this.set({ state: 'active' }, gate.active);
+      this.set({ state: 'queued' }, gate.queued);
+    },
+  });
+  new Counter({
+    name: 'http_api_requests_rejected_total',
+    help: 'API requests answered 503 because API_QUEUE_LIMIT requests were already waiting.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(gate.rejected);
+    },
+  });
 }
 
 /**

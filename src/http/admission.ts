@@ -1,0 +1,161 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { App } from './server.js';
+
+export interface AdmissionOptions {
+  /** API requests whose handlers run at once. */
+  readonly concurrency: number;
+  /** Requests that may wait for a turn. The next one is rejected with 503. */
+  readonly queueLimit: number;
+}
+
+/** The Retry-After value of a rejection: seconds before the client should send the request again. */
+const RETRY_AFTER_SECONDS = 1;
+
+interface Waiter {
+  readonly admit: () => void;
+}
+
+/**
+ * Bounds the API requests that run at once and queues the rest in arrival order.
+ *
+ * The HTTP server and the delivery worker share one event loop, which serves the requests
+ * and attempts in flight in turn, so each side's throughput follows its count in flight.
+ * Without a bound, a benchmark load past the service's limit kept up to 128 API requests in
+ * flight (one per connection of the load driver) against the worker's 32 attempts to one
+ * endpoint. Deliveries then fell to between a fifth and a half of the sustained rate, while
+ * nearly every event was accepted. With the API held to about as many requests as the
+ * worker's attempts to one endpoint, the API slows down instead and deliveries stay near the
+ * limit.
+ */
+export class AdmissionGate {
+  #active = 0;
+  readonly #queue: Waiter[] = [];
+  #rejected = 0;
+
+  constructor(private readonly options: AdmissionOptions) {}
+
+  get active(): number {
+    return this.#active;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Requests rejected because the queue was full, since the gate was created. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
+  /**
+   * Waits for a place and resolves with the function that gives it back, which may be called
+   * more than once. A full queue rejects the request with a 503, unless `front` puts it at
+   * the head of the queue, as for a request that had a place before. An abort of `cancelled`
+   * while the request waits rejects it too.
+   */
+  enter(cancelled?: AbortSignal, front = false): Promise<() => void> {
+    if (this.#active < this.options.concurrency) {
+      this.#active += 1;
+      return Promise.resolve(this.#releaser());
+    }
+    if (!front && this.#queue.length >= this.options.queueLimit) {
+      this.#rejected += 1;
+      return Promise.reject(
+        new AppError(
+          'overloaded',
+          `The service is busy: ${this.#active} requests are running and ${this.#queue.length} are waiting. Send the request again after ${RETRY_AFTER_SECONDS} s.`,
+          undefined,
+          RETRY_AFTER_SECONDS,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        admit: () => {
+          cancelled?.removeEventListener('abort', onAbort);
+          resolve(this.#releaser());
+        },
+      };
+      const onAbort = (): void => {
+        const at = this.#queue.indexOf(waiter);
+        if (at !== -1) this.#queue.splice(at, 1);
+        // The client is gone, so the error only ends the request without running its handler.
+        reject(new AppError('overloaded', 'The connection closed while the request waited for its turn.'));
+      };
+      cancelled?.addEventListener('abort', onAbort, { once: true });
+      if (front) this.#queue.unshift(waiter);
+      else this.#queue.push(waiter);
+    });
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#queue.shift();
+      // The place passes straight to the next request in the queue, so the count stays.
+      if (next) next.admit();
+      else this.#active -= 1;
+    };
+  }
+}
+
+/**
+ * Runs the API routes (under /api/, or with roles, as the legacy webhook routes have)
+ * through `gate`, in two turns around the body. A request takes a place when it arrives,
+ * before authentication, and gives it up while its body is read. A client that sends a body
+ * slowly, or never, therefore keeps no place. Once the body has arrived, the request goes
+ * to the front of the queue for the rest of its work. It gives the place back when the
+ * response ends or the connection closes. Health, metrics, the console's pages and files
+ * and the API documentation never wait.
+ */
+export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
+  const holding = new WeakMap<FastifyRequest, () => void>();
+  const awaitingBody = new WeakSet<FastifyRequest>();
+
+  const takePlace = async (request: FastifyRequest, reply: FastifyReply, front: boolean): Promise<void> => {
+    // A connection that is already gone would never emit the close event that frees the place.
+    if (reply.raw.closed) return;
+    const closed = new AbortController();
+    const onClose = (): void => closed.abort();
+    reply.raw.once('close', onClose);
+    let release: () => void;
+    try {
+      release = await gate.enter(closed.signal, front);
+    } finally {
+      reply.raw.removeListener('close', onClose);
+    }
+    if (reply.raw.closed) {
+      release();
+      return;
+    }
+    reply.raw.once('close', release);
+    holding.set(request, release);
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.routeOptions.url ?? '';
+    if (!url.startsWith('/api/') && request.routeOptions.config.roles === undefined) return;
+    await takePlace(request, reply, false);
+  });
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const release = holding.get(request);
+    if (release !== undefined && hasBody(request)) {
+      holding.delete(request);
+      release();
+      awaitingBody.add(request);
+    }
+    return payload;
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    if (!awaitingBody.delete(request)) return;
+    await takePlace(request, reply, true);
+  });
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
