@@ -119,12 +119,12 @@ describe('admission control over HTTP', () => {
   before(async () => {
     app = createHttpServer(pino({ level: 'silent' }) as Logger);
     registerAdmissionControl(app, gate);
-    app.get('/api/hold', async () => {
+    app.get('/api/v1/hold', async () => {
       await held.wait();
       return { held: true };
     });
-    app.post('/api/echo', async (request) => ({ echoed: request.body }));
-    app.get('/open', async () => ({ open: true }));
+    app.post('/api/v1/echo', async (request) => ({ echoed: request.body }));
+    app.get('/api/docs/open', async () => ({ open: true }));
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     port = Number(new URL(url).port);
   });
@@ -138,19 +138,19 @@ describe('admission control over HTTP', () => {
     eventually(async () => (gate.queued === count ? true : undefined), 5_000, `${count} queued requests`);
 
   it('queues, rejects, and serves other routes', async () => {
-    const first = fetch(`${url}/api/hold`);
+    const first = fetch(`${url}/api/v1/hold`);
     await holdStarted(1);
-    const second = fetch(`${url}/api/hold`);
+    const second = fetch(`${url}/api/v1/hold`);
     await queued(1);
 
-    const rejected = await fetch(`${url}/api/hold`);
+    const rejected = await fetch(`${url}/api/v1/hold`);
     assert.equal(rejected.status, 503);
     assert.equal(rejected.headers.get('retry-after'), '1');
     const body = (await rejected.json()) as { code: string; message: string };
     assert.equal(body.code, 'overloaded');
     assert.match(body.message, /Send the request again after 1 s/);
 
-    const open = await fetch(`${url}/open`);
+    const open = await fetch(`${url}/api/docs/open`);
     assert.equal(open.status, 200);
 
     held.releaseOne();
@@ -162,17 +162,17 @@ describe('admission control over HTTP', () => {
   });
 
   it('drops a disconnected waiting client', async () => {
-    const first = fetch(`${url}/api/hold`);
+    const first = fetch(`${url}/api/v1/hold`);
     await holdStarted(3);
     const cancel = new AbortController();
-    const waiting = fetch(`${url}/api/hold`, { signal: cancel.signal });
+    const waiting = fetch(`${url}/api/v1/hold`, { signal: cancel.signal });
     await queued(1);
     cancel.abort();
     await assert.rejects(waiting);
     await queued(0);
 
     // The handler of the abandoned request never ran: the next one to start is the fourth.
-    const next = fetch(`${url}/api/hold`);
+    const next = fetch(`${url}/api/v1/hold`);
     await queued(1);
     held.releaseOne();
     assert.equal((await first).status, 200);
@@ -189,12 +189,12 @@ describe('admission control over HTTP', () => {
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     socket.write(
-      `POST /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /api/v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
     await eventually(async () => (gate.active === 0 ? true : undefined), 5_000, 'the place given back');
 
     // The only place is free while the body is missing, so another request runs.
-    const holding = fetch(`${url}/api/hold`);
+    const holding = fetch(`${url}/api/v1/hold`);
     await holdStarted(5);
     assert.equal(gate.active, 1);
 

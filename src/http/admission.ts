@@ -103,7 +103,7 @@ export class AdmissionGate {
 }
 
 /**
- * Runs the API routes (under /api/, or with roles, as the legacy webhook routes have)
+ * Runs the API routes (under /api/v1/, or with roles, as the legacy webhook routes have)
  * through `gate`, in two turns around the body. A request takes a place when it arrives,
  * before authentication, and gives it up while its body is read. A client that sends a body
  * slowly, or never, therefore keeps no place. Once the body has arrived, the request goes
@@ -137,7 +137,7 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
 
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url ?? '';
-    if (!url.startsWith('/api/') && request.routeOptions.config.roles === undefined) return;
+    if (!url.startsWith('/api/v1/') && request.routeOptions.config.roles === undefined) return;
     await takePlace(request, reply, false);
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
