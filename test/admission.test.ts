@@ -182,6 +182,27 @@ describe('admission control over HTTP', () => {
     assert.equal(held.started, 4);
   });
 
+  it('frees places of pipelined requests after a disconnect', async () => {
+    const socket = await connect(port);
+    // Node.js sends the responses to pipelined requests in order, so the second response is
+    // not yet attached to the connection when the client leaves.
+    const request = 'GET /api/v1/hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    socket.write(request + request);
+    await holdStarted(5);
+    await queued(1);
+    socket.destroy();
+    await queued(0);
+    held.releaseOne();
+    await eventually(async () => (gate.active === 0 ? true : undefined), 5_000, 'every place given back');
+
+    // The API still serves, and the second pipelined request never ran.
+    const next = fetch(`${url}/api/v1/hold`);
+    await holdStarted(6);
+    held.releaseOne();
+    assert.equal((await next).status, 200);
+    assert.equal(held.started, 6);
+  });
+
   it('frees the place while a body arrives', async () => {
     const body = JSON.stringify({ hello: 'world' });
     const socket = net.connect(port, '127.0.0.1');
@@ -195,7 +216,7 @@ describe('admission control over HTTP', () => {
 
     // The only place is free while the body is missing, so another request runs.
     const holding = fetch(`${url}/api/v1/hold`);
-    await holdStarted(5);
+    await holdStarted(7);
     assert.equal(gate.active, 1);
 
     // The body arrives while the place is taken: the echo waits at the front of the queue.

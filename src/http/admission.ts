@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { App } from './server.js';
@@ -80,8 +81,7 @@ export class AdmissionGate {
       const onAbort = (): void => {
         const at = this.#queue.indexOf(waiter);
         if (at !== -1) this.#queue.splice(at, 1);
-        // The client is gone, so the error only ends the request without running its handler.
-        reject(new AppError('overloaded', 'The connection closed while the request waited for its turn.'));
+        reject(new AppError('overloaded', 'The request stopped waiting for its turn: its caller gave up.'));
       };
       cancelled?.addEventListener('abort', onAbort, { once: true });
       if (front) this.#queue.unshift(waiter);
@@ -116,22 +116,22 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
   const awaitingBody = new WeakSet<FastifyRequest>();
 
   const takePlace = async (request: FastifyRequest, reply: FastifyReply, front: boolean): Promise<void> => {
-    // A connection that is already gone would never emit the close event that frees the place.
-    if (reply.raw.closed) return;
+    // A request whose connection is gone gets no place, because nothing would free it. The
+    // client cannot read the 503, so the error only stops the handler from running.
+    if (connectionGone(request, reply)) throw closedWhileWaiting();
     const closed = new AbortController();
-    const onClose = (): void => closed.abort();
-    reply.raw.once('close', onClose);
+    const stopWatching = whenConnectionEnds(request, reply, () => closed.abort());
     let release: () => void;
     try {
       release = await gate.enter(closed.signal, front);
     } finally {
-      reply.raw.removeListener('close', onClose);
+      stopWatching();
     }
-    if (reply.raw.closed) {
+    if (connectionGone(request, reply)) {
       release();
-      return;
+      throw closedWhileWaiting();
     }
-    reply.raw.once('close', release);
+    whenConnectionEnds(request, reply, release);
     holding.set(request, release);
   };
 
@@ -153,6 +153,40 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
     if (!awaitingBody.delete(request)) return;
     await takePlace(request, reply, true);
   });
+}
+
+/**
+ * Calls `callback` once, when the response ends or its connection closes, and returns a
+ * function that cancels the call. The response alone is not enough: Node.js emits no close
+ * event on the response of a pipelined request whose connection closed before that
+ * response started.
+ */
+function whenConnectionEnds(request: FastifyRequest, reply: FastifyReply, callback: () => void): () => void {
+  const socket = request.raw.socket as Socket | null;
+  let settled = false;
+  const stop = (): void => {
+    settled = true;
+    reply.raw.removeListener('close', end);
+    socket?.removeListener('close', end);
+  };
+  const end = (): void => {
+    if (settled) return;
+    stop();
+    callback();
+  };
+  reply.raw.once('close', end);
+  // Removed again when the response ends, so a keep-alive connection does not collect one
+  // listener per request.
+  socket?.once('close', end);
+  return stop;
+}
+
+function connectionGone(request: FastifyRequest, reply: FastifyReply): boolean {
+  return reply.raw.closed || request.raw.socket?.destroyed === true;
+}
+
+function closedWhileWaiting(): AppError {
+  return new AppError('overloaded', 'The connection closed before the request could run.');
 }
 
 function hasBody(request: FastifyRequest): boolean {
