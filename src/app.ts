@@ -202,9 +202,11 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   const routes = collectRoutes(app);
   registerRequestLogging(app);
   const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
+  // Hooks run in the order they are added, so a request waits for its place before the
+  // auth guard looks up its token.
+  registerAdmissionControl(app, admission);
   // Awaiting a plugin also loads the OpenAPI generator registered before it, which must be
   // loaded first because it documents only the routes added after it loads.
-  registerAdmissionControl(app, admission);
   await registerAuthGuard(app, guardOptions);
   registerHealthRoutes(app, {
     db,

@@ -114,13 +114,13 @@ describe('admission control over HTTP', () => {
   let url: string;
   let port: number;
   const gate = new AdmissionGate({ concurrency: 1, queueLimit: 1 });
-  const held = new HeldRequests();
+  const heldRequests = new HeldRequests();
 
   before(async () => {
     app = createHttpServer(pino({ level: 'silent' }) as Logger);
     registerAdmissionControl(app, gate);
     app.get('/api/v1/hold', async () => {
-      await held.wait();
+      await heldRequests.wait();
       return { held: true };
     });
     app.post('/api/v1/echo', async (request) => ({ echoed: request.body }));
@@ -133,7 +133,7 @@ describe('admission control over HTTP', () => {
   });
 
   const holdStarted = (count: number) =>
-    eventually(async () => (held.started >= count ? true : undefined), 5_000, `${count} held requests`);
+    eventually(async () => (heldRequests.started >= count ? true : undefined), 5_000, `${count} held requests`);
   const queued = (count: number) =>
     eventually(async () => (gate.queued === count ? true : undefined), 5_000, `${count} queued requests`);
 
@@ -153,10 +153,10 @@ describe('admission control over HTTP', () => {
     const open = await fetch(`${url}/api/docs/open`);
     assert.equal(open.status, 200);
 
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await first).status, 200);
     await holdStarted(2);
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await second).status, 200);
     await eventually(async () => (gate.active === 0 ? true : undefined), 5_000, 'no active request');
   });
@@ -174,12 +174,12 @@ describe('admission control over HTTP', () => {
     // The handler of the abandoned request never ran: the next one to start is the fourth.
     const next = fetch(`${url}/api/v1/hold`);
     await queued(1);
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await first).status, 200);
     await holdStarted(4);
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await next).status, 200);
-    assert.equal(held.started, 4);
+    assert.equal(heldRequests.started, 4);
   });
 
   it('frees places of pipelined requests after a disconnect', async () => {
@@ -192,15 +192,15 @@ describe('admission control over HTTP', () => {
     await queued(1);
     socket.destroy();
     await queued(0);
-    held.releaseOne();
+    heldRequests.releaseOne();
     await eventually(async () => (gate.active === 0 ? true : undefined), 5_000, 'every place given back');
 
     // The API still serves, and the second pipelined request never ran.
     const next = fetch(`${url}/api/v1/hold`);
     await holdStarted(6);
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await next).status, 200);
-    assert.equal(held.started, 6);
+    assert.equal(heldRequests.started, 6);
   });
 
   it('frees the place while a body arrives', async () => {
@@ -222,7 +222,7 @@ describe('admission control over HTTP', () => {
     // The body arrives while the place is taken: the echo waits at the front of the queue.
     socket.write(body);
     await queued(1);
-    held.releaseOne();
+    heldRequests.releaseOne();
     assert.equal((await holding).status, 200);
     await eventually(async () => (answer.includes('"echoed"') ? true : undefined), 5_000, 'the echo');
     assert.match(answer, /^HTTP\/1\.1 200/);

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { App } from './server.js';
 
 export interface AdmissionOptions {
-  /** API requests whose handlers run at once. */
+  /** Requests worked on at once, from authentication to the end of the response. */
   readonly concurrency: number;
   /** Requests that may wait for a turn. The next one is rejected with 503. */
   readonly queueLimit: number;
@@ -95,7 +95,7 @@ export class AdmissionGate {
       if (released) return;
       released = true;
       const next = this.#queue.shift();
-      // The place passes straight to the next request in the queue, so the count stays.
+      // The place passes straight to the next request in the queue, so the active count does not change.
       if (next) next.admit();
       else this.#active -= 1;
     };
@@ -108,8 +108,8 @@ export class AdmissionGate {
  * before authentication, and gives it up while its body is read. A client that sends a body
  * slowly, or never, therefore keeps no place. Once the body has arrived, the request goes
  * to the front of the queue for the rest of its work. It gives the place back when the
- * response ends or the connection closes. Health, metrics, the console's pages and files
- * and the API documentation never wait.
+ * response ends or the connection closes. Other routes (health, metrics, the console's
+ * pages and files, the API documentation under /api/docs) are not gated.
  */
 export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
   const holding = new WeakMap<FastifyRequest, () => void>();
@@ -131,8 +131,12 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
       release();
       throw closedWhileWaiting();
     }
-    whenConnectionEnds(request, reply, release);
-    holding.set(request, release);
+    const stopWatchingEnd = whenConnectionEnds(request, reply, release);
+    // Giving the place up early, as before the body, also drops the listeners.
+    holding.set(request, () => {
+      stopWatchingEnd();
+      release();
+    });
   };
 
   app.addHook('onRequest', async (request, reply) => {
@@ -141,10 +145,10 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
     await takePlace(request, reply, false);
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
-    const release = holding.get(request);
-    if (release !== undefined && hasBody(request)) {
+    const giveBack = holding.get(request);
+    if (giveBack !== undefined && hasBody(request)) {
       holding.delete(request);
-      release();
+      giveBack();
       awaitingBody.add(request);
     }
     return payload;

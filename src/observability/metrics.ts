@@ -27,7 +27,7 @@ export class ServiceMetrics {
 
   constructor(
     private readonly db: Db,
-    private readonly admission?: AdmissionGate,
+    admission?: AdmissionGate,
     private readonly now: () => number = Date.now,
   ) {
     const registers = [this.registry];
@@ -149,7 +149,7 @@ function registerAdmissionGauges(gate: AdmissionGate, registers: Registry[]): vo
   });
   new Counter({
     name: 'http_api_requests_rejected_total',
-    help: 'API requests answered 503 because API_QUEUE_LIMIT requests were already waiting.',
+    help: 'API requests rejected with status 503 because API_QUEUE_LIMIT requests were already waiting.',
     registers,
     collect() {
       this.reset();
