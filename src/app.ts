@@ -72,7 +72,10 @@ export interface Service {
   readonly pruner: RetentionPruner;
   /** Starts the HTTP listener and the delivery worker; returns the listening address. */
   start(): Promise<string>;
-  /** Stops taking requests, lets attempts in flight finish within the grace period, closes the database. */
+  /**
+   * Stops taking requests, lets HTTP requests and delivery attempts in flight finish within
+   * one grace period, cuts off what remains, and closes the database.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -268,9 +271,24 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       closed = true;
       logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
       housekeeping.stop();
-      await app.close();
+      // One grace period bounds the whole stop. The worker keeps sending while the HTTP
+      // requests in progress finish, and gets what is left of the period afterwards. A
+      // request still open when the period ends (a body that never ends, headers sent a byte
+      // at a time) is cut off instead of keeping the process alive.
+      const deadline = Date.now() + graceMs;
+      const cutOff = setTimeout(() => {
+        app.server.getConnections((_error, open) => {
+          if (open > 0) logger.warn({ connections: open, grace_ms: graceMs }, 'closing HTTP connections still open after the grace period');
+          app.server.closeAllConnections();
+        });
+      }, graceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cutOff);
+      }
       await subscription?.close();
-      if (sends) await worker.stop(graceMs);
+      if (sends) await worker.stop(Math.max(0, deadline - Date.now()));
       await outbound.close();
       if (workerDb !== db) await workerDb.destroy();
       await db.destroy();

@@ -48,7 +48,8 @@ logger.info(
 
 let stopping = false;
 /**
- * Stops taking requests, gives attempts in flight SHUTDOWN_GRACE to finish and exits 0.
+ * Stops taking requests, gives HTTP requests and attempts in flight SHUTDOWN_GRACE to finish,
+ * cuts off what remains and exits 0.
  * Attempts still running then are sent again at the next start. A second signal exits at
  * once with status 1.
  */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildService } from '../src/app.js';
@@ -152,4 +153,52 @@ describe('graceful shutdown', () => {
       await service.close(0);
     }
   });
+
+  it('cuts off HTTP requests still open when the grace period ends', async () => {
+    const dir = tempDir();
+    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '1s' });
+    const main = await startMain(dir, env);
+    const { hostname, port } = new URL(main.server.url);
+    // One client sends a body that never ends, the other headers that never end.
+    const held = await Promise.all([
+      openAndWrite(
+        Number(port),
+        hostname,
+        'POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          `Authorization: Bearer ${main.admin.token}\r\nContent-Length: 100\r\n\r\n{"type`,
+      ),
+      openAndWrite(Number(port), hostname, 'GET /healthz HTTP/1.1\r\nHost: x\r\n'),
+    ]);
+    const closed = held.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    // Loopback delivers the bytes at once; the pause lets the server's loop read them.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const exited = main.server.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => {
+        // Node.js would keep the header-less connection for 60 s and the body for 300 s.
+        timer = setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome !== 0) main.server.child.kill('SIGKILL');
+    assert.equal(outcome, 0);
+    await Promise.all(closed);
+    await main.waitForLog('closing HTTP connections still open after the grace period');
+    await main.waitForLog('stopped');
+  });
 });
+
+/** Opens a TCP connection and writes `text` without ending it. */
+async function openAndWrite(port: number, host: string, text: string): Promise<net.Socket> {
+  const socket = net.connect(port, host);
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => socket.write(text, (error) => (error ? reject(error) : resolve())));
+  return socket;
+}
