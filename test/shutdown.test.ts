@@ -160,7 +160,7 @@ describe('graceful shutdown', () => {
     const main = await startMain(dir, env);
     const { hostname, port } = new URL(main.server.url);
     // One client sends a body that never ends, the other headers that never end.
-    const held = await Promise.all([
+    const unfinished = await Promise.all([
       openAndWrite(
         Number(port),
         hostname,
@@ -169,7 +169,7 @@ describe('graceful shutdown', () => {
       ),
       openAndWrite(Number(port), hostname, 'GET /healthz HTTP/1.1\r\nHost: x\r\n'),
     ]);
-    const closed = held.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    const closed = unfinished.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
     // Loopback delivers the bytes at once; the pause lets the server's loop read them.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
