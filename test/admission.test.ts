@@ -53,6 +53,22 @@ describe('admission gate', () => {
     assert.deepEqual([gate.active, gate.queued], [0, 0]);
   });
 
+  it('takes a free place at once and never one a waiting request is owed', async () => {
+    const gate = new AdmissionGate({ concurrency: 1, queueLimit: 5 });
+    const held = gate.tryEnter();
+    assert.ok(held);
+    assert.equal(gate.tryEnter(), undefined);
+    const waiting = gate.enter();
+    held();
+    // The place went to the waiting request, so none is free.
+    assert.equal(gate.tryEnter(), undefined);
+    (await waiting)();
+    const again = gate.tryEnter();
+    assert.ok(again);
+    again();
+    assert.deepEqual([gate.active, gate.queued], [0, 0]);
+  });
+
   it('rejects with 503 when full, except at the front', async () => {
     const gate = new AdmissionGate({ concurrency: 1, queueLimit: 1 });
     const running = await gate.enter();

@@ -56,10 +56,8 @@ export class AdmissionGate {
    * while the request waits rejects it too.
    */
   enter(cancelled?: AbortSignal, front = false): Promise<() => void> {
-    if (this.#active < this.options.concurrency) {
-      this.#active += 1;
-      return Promise.resolve(this.#releaser());
-    }
+    const free = this.tryEnter();
+    if (free !== undefined) return Promise.resolve(free);
     if (!front && this.#queue.length >= this.options.queueLimit) {
       this.#rejected += 1;
       return Promise.reject(
@@ -87,6 +85,17 @@ export class AdmissionGate {
       if (front) this.#queue.unshift(waiter);
       else this.#queue.push(waiter);
     });
+  }
+
+  /**
+   * Takes a place if one is free now and returns the function that gives it back, or returns
+   * undefined. A free place means no request is queued, because a place given back passes
+   * straight to the head of the queue.
+   */
+  tryEnter(): (() => void) | undefined {
+    if (this.#active >= this.options.concurrency) return undefined;
+    this.#active += 1;
+    return this.#releaser();
   }
 
   #releaser(): () => void {
@@ -119,23 +128,27 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
     // A request whose connection is gone gets no place, because nothing would free it. The
     // client cannot read the 503, so the error only stops the handler from running.
     if (connectionGone(request, reply)) throw closedWhileWaiting();
-    const closed = new AbortController();
-    const stopWatching = whenConnectionEnds(request, reply, () => closed.abort());
-    let release: () => void;
-    try {
-      release = await gate.enter(closed.signal, front);
-    } finally {
-      stopWatching();
+    // Most requests find a place free and skip the watch on their connection while waiting.
+    let release = gate.tryEnter();
+    if (release === undefined) {
+      const closed = new AbortController();
+      const stopWatching = whenConnectionEnds(request, reply, () => closed.abort());
+      try {
+        release = await gate.enter(closed.signal, front);
+      } finally {
+        stopWatching();
+      }
+      if (connectionGone(request, reply)) {
+        release();
+        throw closedWhileWaiting();
+      }
     }
-    if (connectionGone(request, reply)) {
-      release();
-      throw closedWhileWaiting();
-    }
-    const stopWatchingEnd = whenConnectionEnds(request, reply, release);
+    const giveBack = release;
+    const stopWatchingEnd = whenConnectionEnds(request, reply, giveBack);
     // Giving the place up early, as before the body, also drops the listeners.
     holding.set(request, () => {
       stopWatchingEnd();
-      release();
+      giveBack();
     });
   };
 
