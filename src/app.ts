@@ -203,6 +203,15 @@ export async function buildService(config: Config, options: ServiceOptions = {})
 
   const app = createHttpServer(logger);
   const routes = collectRoutes(app);
+  let closing = false;
+  // Once the service is stopping, a keep-alive connection ends with the response in progress
+  // on it; otherwise its client could keep it open, idle, until the grace period ran out.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async () => {
+    if (closing) app.server.closeIdleConnections();
+  });
   registerRequestLogging(app);
   const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
   // Hooks run in the order they are added, so a request waits for its place before the
@@ -270,25 +279,22 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       if (closed) return;
       closed = true;
       logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
+      closing = true;
       housekeeping.stop();
-      // One grace period bounds the whole stop. The worker keeps sending while the HTTP
-      // requests in progress finish, and gets what is left of the period afterwards. A
+      // One grace period bounds the whole stop. The HTTP requests in progress and the
+      // worker's attempts in flight finish side by side; the worker starts no new attempt,
+      // because one started now would likely be cut off and sent again at the next start. A
       // request still open when the period ends (a body that never ends, headers sent a byte
       // at a time) is cut off instead of keeping the process alive.
-      const deadline = Date.now() + graceMs;
       const cutOff = setTimeout(() => {
         app.server.getConnections((_error, open) => {
           if (open > 0) logger.warn({ connections: open, grace_ms: graceMs }, 'closing HTTP connections still open after the grace period');
           app.server.closeAllConnections();
         });
       }, graceMs);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(cutOff);
-      }
+      const httpClosed = app.close().finally(() => clearTimeout(cutOff));
+      await Promise.all([httpClosed, sends ? worker.stop(graceMs) : undefined]);
       await subscription?.close();
-      if (sends) await worker.stop(Math.max(0, deadline - Date.now()));
       await outbound.close();
       if (workerDb !== db) await workerDb.destroy();
       await db.destroy();

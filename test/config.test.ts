@@ -23,6 +23,7 @@ const BAD_VALUES: ReadonlyArray<[string, string]> = [
   ['TOKEN_TTL', '1s'],
   ['API_CONCURRENCY', '0'],
   ['API_QUEUE_LIMIT', 'many'],
+  ['SHUTDOWN_GRACE', '25d'],
 ];
 
 describe('configuration', () => {

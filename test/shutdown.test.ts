@@ -189,7 +189,39 @@ describe('graceful shutdown', () => {
     await main.waitForLog('closing HTTP connections still open after the grace period');
     await main.waitForLog('stopped');
   });
+  it('closes a keep-alive connection when its last response ends', async () => {
+    const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_000 }));
+    receivers.push(receiver);
+    const dir = tempDir();
+    const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '20s', WEBHOOK_TIMEOUT: '10s' });
+    const main = await startMain(dir, env);
+    const webhook = await main.admin.post('/api/v1/webhooks', { name: 'Slow', url: receiver.url, event_types: ['submission'] });
+    assert.equal(webhook.status, 201);
+
+    // fetch keeps its connection alive; the test call's response waits for the receiver's answer.
+    const testCall = fetch(`${main.server.url}/api/v1/webhooks/${webhook.body.id as string}/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${main.admin.token}` },
+    });
+    await receiver.waitFor(1);
+    const exited = main.server.kill('SIGTERM');
+    const response = await testCall;
+    assert.equal(response.headers.get('connection'), 'close');
+    await response.arrayBuffer();
+
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome !== 0) main.server.child.kill('SIGKILL');
+    assert.equal(outcome, 0);
+  });
 });
+
 
 /** Opens a TCP connection and writes `text` without ending it. */
 async function openAndWrite(port: number, host: string, text: string): Promise<net.Socket> {

@@ -179,7 +179,8 @@ export function loadConfig(env: Env): Config {
     },
     logFiles: readLogFiles(read),
     metricsToken: read('METRICS_TOKEN'),
-    shutdownGraceMs: readDuration(read('SHUTDOWN_GRACE'), 'SHUTDOWN_GRACE', '15s', 0),
+    // Node.js timers fire at once past about 24.8 days, which would leave no grace at all.
+    shutdownGraceMs: readDuration(read('SHUTDOWN_GRACE'), 'SHUTDOWN_GRACE', '15s', 0, 60 * 60_000),
   };
   return deepFreeze(config);
 }
@@ -199,13 +200,22 @@ function readInteger(
   return value;
 }
 
-function readDuration(text: string | undefined, name: string, fallback: string, minMs: number): number {
+function readDuration(
+  text: string | undefined,
+  name: string,
+  fallback: string,
+  minMs: number,
+  maxMs = Number.POSITIVE_INFINITY,
+): number {
   const source = text ?? fallback;
   const ms = parseDuration(source);
-  if (ms === undefined || ms < minMs) {
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    const range = Number.isFinite(maxMs)
+      ? `between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`
+      : `of at least ${formatDuration(minMs)}`;
     throw new ConfigError(
       name,
-      `"${source}" is not a duration of at least ${formatDuration(minMs)}; ` +
+      `"${source}" is not a duration ${range}; ` +
         `write a number with a unit (ms, s, m, h or d), for example ${fallback}.`,
     );
   }
