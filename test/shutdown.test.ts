@@ -173,18 +173,8 @@ describe('graceful shutdown', () => {
     // Loopback delivers the bytes at once; the pause lets the server's loop read them.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    const exited = main.server.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      exited,
-      new Promise<string>((resolve) => {
-        // Node.js would keep the header-less connection for 60 s and the body for 300 s.
-        timer = setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome !== 0) main.server.child.kill('SIGKILL');
-    assert.equal(outcome, 0);
+    // Node.js would keep the header-less connection for 60 s and the body for 300 s.
+    assert.equal(await stopWithin(main.server, 15_000), 0);
     await Promise.all(closed);
     await main.waitForLog('closing HTTP connections still open after the grace period');
     await main.waitForLog('stopped');
@@ -204,24 +194,32 @@ describe('graceful shutdown', () => {
       headers: { authorization: `Bearer ${main.admin.token}` },
     });
     await receiver.waitFor(1);
-    const exited = main.server.kill('SIGTERM');
+    const stopped = stopWithin(main.server, 10_000);
     const response = await testCall;
     assert.equal(response.headers.get('connection'), 'close');
     await response.arrayBuffer();
-
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      exited,
-      new Promise<string>((resolve) => {
-        timer = setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome !== 0) main.server.child.kill('SIGKILL');
-    assert.equal(outcome, 0);
+    assert.equal(await stopped, 0);
   });
 });
 
+
+/**
+ * Sends SIGTERM and resolves with the exit status, or with a message after `limitMs`, when
+ * the process is killed instead.
+ */
+async function stopWithin(server: ServerProcess, limitMs: number): Promise<number | string> {
+  const exited = server.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    exited,
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`still running ${limitMs / 1000} s after SIGTERM`), limitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== 0) server.child.kill('SIGKILL');
+  return outcome;
+}
 
 /** Opens a TCP connection and writes `text` without ending it. */
 async function openAndWrite(port: number, host: string, text: string): Promise<net.Socket> {
