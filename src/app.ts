@@ -203,14 +203,14 @@ export async function buildService(config: Config, options: ServiceOptions = {})
 
   const app = createHttpServer(logger);
   const routes = collectRoutes(app);
-  let closing = false;
-  // Once the service is stopping, a keep-alive connection ends with the response in progress
-  // on it; otherwise its client could keep it open, idle, until the grace period ran out.
+  let closed = false;
+  // Once the service is stopping, each response ends its keep-alive connection. Otherwise a
+  // client could keep the idle connection open until the grace period ran out.
   app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    if (closed) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async () => {
-    if (closing) app.server.closeIdleConnections();
+    if (closed) app.server.closeIdleConnections();
   });
   registerRequestLogging(app);
   const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };
@@ -246,7 +246,6 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   }
 
   let subscription: WakeSubscription | undefined;
-  let closed = false;
   return {
     app,
     db,
@@ -279,13 +278,10 @@ export async function buildService(config: Config, options: ServiceOptions = {})
       if (closed) return;
       closed = true;
       logger.info({ grace_ms: graceMs }, 'stopping: closing the HTTP server');
-      closing = true;
       housekeeping.stop();
-      // One grace period bounds the whole stop. The HTTP requests in progress and the
-      // worker's attempts in flight finish side by side; the worker starts no new attempt,
-      // because one started now would likely be cut off and sent again at the next start. A
-      // request still open when the period ends (a body that never ends, headers sent a byte
-      // at a time) is cut off instead of keeping the process alive.
+      // One grace period bounds HTTP requests and attempts in flight together. The worker
+      // starts no new attempt, because the cut-off would likely cause it to be sent twice.
+      // A request still open when the period ends, such as a body that never ends, is cut off.
       const cutOff = setTimeout(() => {
         app.server.getConnections((_error, open) => {
           if (open > 0) logger.warn({ connections: open, grace_ms: graceMs }, 'closing HTTP connections still open after the grace period');

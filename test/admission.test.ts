@@ -53,13 +53,13 @@ describe('admission gate', () => {
     assert.deepEqual([gate.active, gate.queued], [0, 0]);
   });
 
-  it('takes a free place at once and never one a waiting request is owed', async () => {
+  it('tryEnter leaves queued requests first', async () => {
     const gate = new AdmissionGate({ concurrency: 1, queueLimit: 5 });
-    const held = gate.tryEnter();
-    assert.ok(held);
+    const first = gate.tryEnter();
+    assert.ok(first);
     assert.equal(gate.tryEnter(), undefined);
     const waiting = gate.enter();
-    held();
+    first();
     // The place went to the waiting request, so none is free.
     assert.equal(gate.tryEnter(), undefined);
     (await waiting)();

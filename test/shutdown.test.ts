@@ -179,16 +179,21 @@ describe('graceful shutdown', () => {
     await main.waitForLog('closing HTTP connections still open after the grace period');
     await main.waitForLog('stopped');
   });
+
   it('closes a keep-alive connection when its last response ends', async () => {
     const receiver = await startReceiver(() => ({ status: 204, delayMs: 1_000 }));
     receivers.push(receiver);
     const dir = tempDir();
     const env = testEnv(dir, { LOG_LEVEL: 'info', SHUTDOWN_GRACE: '20s', WEBHOOK_TIMEOUT: '10s' });
     const main = await startMain(dir, env);
-    const webhook = await main.admin.post('/api/v1/webhooks', { name: 'Slow', url: receiver.url, event_types: ['submission'] });
+    const webhook = await main.admin.post('/api/v1/webhooks', {
+      name: 'Slow',
+      url: receiver.url,
+      event_types: ['submission'],
+    });
     assert.equal(webhook.status, 201);
 
-    // fetch keeps its connection alive; the test call's response waits for the receiver's answer.
+    // fetch keeps its connection alive, and the test call's response waits for the receiver.
     const testCall = fetch(`${main.server.url}/api/v1/webhooks/${webhook.body.id as string}/test`, {
       method: 'POST',
       headers: { authorization: `Bearer ${main.admin.token}` },
@@ -201,7 +206,6 @@ describe('graceful shutdown', () => {
     assert.equal(await stopped, 0);
   });
 });
-
 
 /**
  * Sends SIGTERM and resolves with the exit status, or with a message after `limitMs`, when
