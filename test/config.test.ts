@@ -24,6 +24,11 @@ const BAD_VALUES: ReadonlyArray<[string, string]> = [
   ['API_CONCURRENCY', '0'],
   ['API_QUEUE_LIMIT', 'many'],
   ['SHUTDOWN_GRACE', '25d'],
+  ['WEBHOOK_TIMEOUT', '25d'],
+  ['WEBHOOK_POLL_INTERVAL', '2h'],
+  ['RETENTION_INTERVAL', '25d'],
+  ['TOKEN_TTL', '100000000d'],
+  ['WEBHOOK_RETRY_SCHEDULE', '0,5s,31d'],
 ];
 
 describe('configuration', () => {
@@ -53,6 +58,19 @@ describe('configuration', () => {
         `${name}=${value}`,
       );
     }
+  });
+
+  it('accepts each timer duration at its ceiling', () => {
+    const config = loadConfig({
+      WEBHOOK_TIMEOUT: '1h',
+      WEBHOOK_POLL_INTERVAL: '60m',
+      RETENTION_INTERVAL: '24h',
+      WEBHOOK_RETRY_SCHEDULE: '0,30d',
+    });
+    assert.equal(config.webhook.timeoutMs, 3_600_000);
+    assert.equal(config.webhook.pollIntervalMs, 3_600_000);
+    assert.equal(config.retention.intervalMs, 86_400_000);
+    assert.deepEqual(config.webhook.retryScheduleMs, [0, 2_592_000_000]);
   });
 
   it('requires a long admin password with the admin email', () => {

@@ -110,6 +110,12 @@ export const DEFAULT_DATABASE_FILE = path.join('data', 'webhooks.db');
 const MIN_ADMIN_PASSWORD_LENGTH = 12;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SERVICE_ROLES: readonly ServiceRole[] = ['all', 'api', 'worker'];
+// Every duration setting has a ceiling. Node runs a timer set longer than about 24.8 days
+// at once, so such a timeout or interval would fire immediately, and an expiry far enough
+// ahead is a date that cannot be written out.
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const MAX_RETRY_DELAY_MS = 30 * DAY_MS;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -133,12 +139,12 @@ export function loadConfig(env: Env): Config {
     role: readRole(read('SERVICE_ROLE')),
     admin: readAdmin(read('ADMIN_EMAIL'), env.ADMIN_PASSWORD),
     logLevel: readLogLevel(read('LOG_LEVEL')),
-    tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000),
-    sessionTtlMs: readDuration(read('SESSION_TTL'), 'SESSION_TTL', '12h', 1_000),
+    tokenTtlMs: readDuration(read('TOKEN_TTL'), 'TOKEN_TTL', '24h', 60_000, 365 * DAY_MS),
+    sessionTtlMs: readDuration(read('SESSION_TTL'), 'SESSION_TTL', '12h', 1_000, 365 * DAY_MS),
     publicOrigin: readOrigin(read('PUBLIC_URL'), 'PUBLIC_URL'),
     login: {
       maxFailures: readInteger(read('LOGIN_MAX_FAILURES'), 'LOGIN_MAX_FAILURES', 10, 2, 1_000),
-      lockoutMs: readDuration(read('LOGIN_LOCKOUT'), 'LOGIN_LOCKOUT', '15m', 1_000),
+      lockoutMs: readDuration(read('LOGIN_LOCKOUT'), 'LOGIN_LOCKOUT', '15m', 1_000, 30 * DAY_MS),
     },
     approvalStages: readInteger(read('REPORT_APPROVAL_STAGES'), 'REPORT_APPROVAL_STAGES', 2, 1, 10),
     api: {
@@ -146,7 +152,7 @@ export function loadConfig(env: Env): Config {
       queueLimit: readInteger(read('API_QUEUE_LIMIT'), 'API_QUEUE_LIMIT', 1_000, 0, 1_000_000),
     },
     webhook: {
-      timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100),
+      timeoutMs: readDuration(read('WEBHOOK_TIMEOUT'), 'WEBHOOK_TIMEOUT', '10s', 100, HOUR_MS),
       retryScheduleMs: readSchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE),
       allowedCidrs: readCidrs(read('WEBHOOK_ALLOWED_CIDRS')),
       allowedPorts: readPorts(read('WEBHOOK_ALLOWED_PORTS')),
@@ -158,11 +164,11 @@ export function loadConfig(env: Env): Config {
         1,
         1_000,
       ),
-      leaseMarginMs: readDuration(read('WEBHOOK_LEASE_MARGIN'), 'WEBHOOK_LEASE_MARGIN', '30s', 100),
-      pollIntervalMs: readDuration(read('WEBHOOK_POLL_INTERVAL'), 'WEBHOOK_POLL_INTERVAL', '1s', 10),
+      leaseMarginMs: readDuration(read('WEBHOOK_LEASE_MARGIN'), 'WEBHOOK_LEASE_MARGIN', '30s', 100, DAY_MS),
+      pollIntervalMs: readDuration(read('WEBHOOK_POLL_INTERVAL'), 'WEBHOOK_POLL_INTERVAL', '1s', 10, HOUR_MS),
       retryJitter: readInteger(read('WEBHOOK_RETRY_JITTER'), 'WEBHOOK_RETRY_JITTER', 20, 0, 100) / 100,
-      disableAfterMs: readDuration(read('WEBHOOK_DISABLE_AFTER'), 'WEBHOOK_DISABLE_AFTER', '5d', 100),
-      secretOverlapMs: readDuration(read('WEBHOOK_SECRET_OVERLAP'), 'WEBHOOK_SECRET_OVERLAP', '24h', 0),
+      disableAfterMs: readDuration(read('WEBHOOK_DISABLE_AFTER'), 'WEBHOOK_DISABLE_AFTER', '5d', 100, 365 * DAY_MS),
+      secretOverlapMs: readDuration(read('WEBHOOK_SECRET_OVERLAP'), 'WEBHOOK_SECRET_OVERLAP', '24h', 0, 30 * DAY_MS),
       recoveryRate: readInteger(read('WEBHOOK_RECOVERY_RATE'), 'WEBHOOK_RECOVERY_RATE', 10, 1, 10_000),
       maxPayloadBytes: readInteger(
         read('EVENT_MAX_PAYLOAD_BYTES'),
@@ -173,14 +179,14 @@ export function loadConfig(env: Env): Config {
       ),
     },
     retention: {
-      maxAgeMs: readDuration(read('RETENTION_PERIOD'), 'RETENTION_PERIOD', '30d', 1_000),
-      intervalMs: readDuration(read('RETENTION_INTERVAL'), 'RETENTION_INTERVAL', '1h', 100),
+      maxAgeMs: readDuration(read('RETENTION_PERIOD'), 'RETENTION_PERIOD', '30d', 1_000, 3650 * DAY_MS),
+      intervalMs: readDuration(read('RETENTION_INTERVAL'), 'RETENTION_INTERVAL', '1h', 100, DAY_MS),
       batchSize: readInteger(read('RETENTION_BATCH_SIZE'), 'RETENTION_BATCH_SIZE', 500, 1, 10_000),
     },
     logFiles: readLogFiles(read),
     metricsToken: read('METRICS_TOKEN'),
     // Node.js timers fire at once past about 24.8 days, which would leave no grace at all.
-    shutdownGraceMs: readDuration(read('SHUTDOWN_GRACE'), 'SHUTDOWN_GRACE', '15s', 0, 60 * 60_000),
+    shutdownGraceMs: readDuration(read('SHUTDOWN_GRACE'), 'SHUTDOWN_GRACE', '15s', 0, HOUR_MS),
   };
   return deepFreeze(config);
 }
@@ -225,12 +231,12 @@ function readDuration(
 function readSchedule(text: string): number[] {
   const parts = text.split(',').map((part) => part.trim());
   const delays = parts.map((part) => parseDuration(part));
-  const badIndex = delays.findIndex((delay) => delay === undefined);
+  const badIndex = delays.findIndex((delay) => delay === undefined || delay > MAX_RETRY_DELAY_MS);
   if (badIndex !== -1) {
     throw new ConfigError(
       'WEBHOOK_RETRY_SCHEDULE',
-      `entry ${badIndex + 1} ("${parts[badIndex]}") is not a duration; write comma-separated ` +
-        `delays with units, for example ${DEFAULT_RETRY_SCHEDULE}.`,
+      `entry ${badIndex + 1} ("${parts[badIndex]}") is not a duration of at most ${formatDuration(MAX_RETRY_DELAY_MS)}; ` +
+        `write comma-separated delays with units, for example ${DEFAULT_RETRY_SCHEDULE}.`,
     );
   }
   if (delays.length > 50) {
