@@ -110,9 +110,8 @@ export const DEFAULT_DATABASE_FILE = path.join('data', 'webhooks.db');
 const MIN_ADMIN_PASSWORD_LENGTH = 12;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SERVICE_ROLES: readonly ServiceRole[] = ['all', 'api', 'worker'];
-// Every duration setting has a ceiling. Node runs a timer set longer than about 24.8 days
-// at once, so such a timeout or interval would fire immediately, and an expiry far enough
-// ahead is a date that cannot be written out.
+// Every duration setting has a ceiling: Node runs a timer set longer than about 24.8 days
+// at once, and an expiry too far ahead cannot be written as a date.
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const MAX_RETRY_DELAY_MS = 30 * DAY_MS;
