@@ -206,11 +206,13 @@ export async function buildService(config: Config, options: ServiceOptions = {})
   let closed = false;
   // Once the service is stopping, each response ends its keep-alive connection. Otherwise a
   // client could keep the idle connection open until the grace period ran out.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closed) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     if (closed) app.server.closeIdleConnections();
+    done();
   });
   registerRequestLogging(app);
   const guardOptions = { auth, sessions, publicOrigin: config.publicOrigin };

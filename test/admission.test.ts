@@ -84,7 +84,7 @@ describe('admission gate', () => {
     assert.equal(gate.rejected, 1);
 
     const order: string[] = [];
-    const front = gate.enter(undefined, true).then((release) => (order.push('front'), release));
+    const front = gate.enter(true).then((release) => (order.push('front'), release));
     void queued.then(() => order.push('queued'));
     running();
     (await front)();
@@ -93,19 +93,23 @@ describe('admission gate', () => {
     assert.equal(gate.rejected, 1);
   });
 
-  it('drops an aborted waiting request', async () => {
+  it('takes a cancelled request out of the queue', () => {
     const gate = new AdmissionGate({ concurrency: 1, queueLimit: 1 });
-    const running = await gate.enter();
-    const cancel = new AbortController();
-    const abandoned = gate.enter(cancel.signal);
-    cancel.abort();
-    await assert.rejects(abandoned, (error: unknown) => error instanceof AppError && error.code === 'overloaded');
+    const running = gate.tryEnter();
+    assert.ok(running);
+    let admitted = false;
+    const cancel = gate.wait(() => (admitted = true));
+    assert.equal(typeof cancel, 'function');
+    (cancel as () => void)();
     assert.equal(gate.queued, 0);
 
     // The freed queue place takes another request, and the running one's release is not lost.
-    const next = gate.enter();
+    let next: (() => void) | undefined;
+    assert.equal(typeof gate.wait((release) => (next = release)), 'function');
     running();
-    (await next)();
+    assert.equal(admitted, false);
+    assert.ok(next);
+    next();
     assert.deepEqual([gate.active, gate.queued, gate.rejected], [0, 0, 0]);
   });
 });

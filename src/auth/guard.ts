@@ -45,7 +45,9 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
   app.decorateRequest('principal', null);
   app.decorateRequest('browserSession', null);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const roles = request.routeOptions.config.roles;
+    // The getter builds a new object on every read.
+    const route = request.routeOptions.config;
+    const roles = route.roles;
     if (roles === undefined) return;
 
     const principal = await authenticate(request, auth, sessions);
@@ -71,7 +73,7 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
         throw error;
       }
     }
-    if (principal.scope === 'publish' && request.routeOptions.config.publish !== true) {
+    if (principal.scope === 'publish' && route.publish !== true) {
       throw new AppError('forbidden', 'This token may only publish events with POST /api/v1/events.');
     }
     if (!roles.includes(principal.role)) {

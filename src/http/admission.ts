@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
@@ -13,10 +14,6 @@ export interface AdmissionOptions {
 /** The Retry-After value of a rejection: seconds before the client should send the request again. */
 const RETRY_AFTER_SECONDS = 1;
 
-interface Waiter {
-  readonly admit: () => void;
-}
-
 /**
  * Bounds the API requests that run at once and queues the rest in arrival order.
  *
@@ -31,7 +28,8 @@ interface Waiter {
  */
 export class AdmissionGate {
   #active = 0;
-  readonly #queue: Waiter[] = [];
+  /** Waiting requests' callbacks, each called with the function that gives its place back. */
+  readonly #queue: Array<(release: () => void) => void> = [];
   #rejected = 0;
 
   constructor(private readonly options: AdmissionOptions) {}
@@ -50,44 +48,6 @@ export class AdmissionGate {
   }
 
   /**
-   * Waits for a place and resolves with the function that gives it back, which may be called
-   * more than once. A full queue rejects the request with a 503, unless `front` puts it at
-   * the head of the queue, as for a request that had a place before. An abort of `cancelled`
-   * while the request waits rejects it too.
-   */
-  enter(cancelled?: AbortSignal, front = false): Promise<() => void> {
-    const free = this.tryEnter();
-    if (free !== undefined) return Promise.resolve(free);
-    if (!front && this.#queue.length >= this.options.queueLimit) {
-      this.#rejected += 1;
-      return Promise.reject(
-        new AppError(
-          'overloaded',
-          `The service is busy: ${this.#active} requests are running and ${this.#queue.length} are waiting. Send the request again after ${RETRY_AFTER_SECONDS} s.`,
-          undefined,
-          RETRY_AFTER_SECONDS,
-        ),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        admit: () => {
-          cancelled?.removeEventListener('abort', onAbort);
-          resolve(this.#releaser());
-        },
-      };
-      const onAbort = (): void => {
-        const at = this.#queue.indexOf(waiter);
-        if (at !== -1) this.#queue.splice(at, 1);
-        reject(new AppError('overloaded', 'The request stopped waiting for its turn: its caller gave up.'));
-      };
-      cancelled?.addEventListener('abort', onAbort, { once: true });
-      if (front) this.#queue.unshift(waiter);
-      else this.#queue.push(waiter);
-    });
-  }
-
-  /**
    * Takes a place if one is free now and returns the function that gives it back, or returns
    * undefined. A free place means no request is queued, because a place given back passes
    * straight to the head of the queue.
@@ -98,6 +58,40 @@ export class AdmissionGate {
     return this.#releaser();
   }
 
+  /**
+   * Queues a request that found no free place: `admit` is called with the function that gives
+   * the place back once the request has one. Returns a function that takes the request out of
+   * the queue while it still waits, or, when the queue is full, the 503 error, unless `front`
+   * puts the request at the head of the queue, as for a request that had a place before.
+   */
+  wait(admit: (release: () => void) => void, front = false): (() => void) | AppError {
+    if (!front && this.#queue.length >= this.options.queueLimit) {
+      this.#rejected += 1;
+      return new AppError(
+        'overloaded',
+        `The service is busy: ${this.#active} requests are running and ${this.#queue.length} are waiting. Send the request again after ${RETRY_AFTER_SECONDS} s.`,
+        undefined,
+        RETRY_AFTER_SECONDS,
+      );
+    }
+    if (front) this.#queue.unshift(admit);
+    else this.#queue.push(admit);
+    return () => {
+      const at = this.#queue.indexOf(admit);
+      if (at !== -1) this.#queue.splice(at, 1);
+    };
+  }
+
+  /** Resolves with the function that gives the place back, at once when a place is free. */
+  enter(front = false): Promise<() => void> {
+    const free = this.tryEnter();
+    if (free !== undefined) return Promise.resolve(free);
+    return new Promise((resolve, reject) => {
+      const queued = this.wait(resolve, front);
+      if (queued instanceof AppError) reject(queued);
+    });
+  }
+
   #releaser(): () => void {
     let released = false;
     return () => {
@@ -105,9 +99,65 @@ export class AdmissionGate {
       released = true;
       const next = this.#queue.shift();
       // The place passes straight to the next request in the queue, so the active count does not change.
-      if (next) next.admit();
+      if (next) next(this.#releaser());
       else this.#active -= 1;
     };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's turn at the admission gate; null on routes the gate does not cover. */
+    admission: Turn | null;
+  }
+}
+
+/**
+ * One request's use of the gate, from its arrival to the end of its response or of its
+ * connection, whichever comes first. One pair of listeners watches for that end for the
+ * whole request, whether it waits, holds a place, or reads its body in between.
+ */
+class Turn {
+  /** Gives the place back; set while the request holds one. */
+  release: (() => void) | undefined = undefined;
+  /** Takes the request out of the queue and ends its hook with an error; set while it waits. */
+  cancel: (() => void) | undefined = undefined;
+  /** Set while the request, having given its place up, reads its body. */
+  awaitingBody = false;
+  /** Set once the response ended or the connection closed. */
+  ended = false;
+  readonly #response: ServerResponse;
+  readonly #socket: Socket | null;
+  readonly #onClose = (): void => this.#end();
+
+  constructor(request: FastifyRequest, reply: FastifyReply) {
+    this.#response = reply.raw;
+    this.#socket = request.raw.socket as Socket | null;
+    this.#response.on('close', this.#onClose);
+    // Node.js emits no close event on the response of a pipelined request whose connection
+    // closed before that response started. The listener goes when the response ends, so a
+    // keep-alive connection does not collect one per request.
+    this.#socket?.on('close', this.#onClose);
+  }
+
+  /** True once the response or its connection has ended, even while the close event is being delivered. */
+  get gone(): boolean {
+    return this.ended || this.#response.closed || this.#socket?.destroyed === true;
+  }
+
+  giveBack(): void {
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+
+  #end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.#response.removeListener('close', this.#onClose);
+    this.#socket?.removeListener('close', this.#onClose);
+    this.cancel?.();
+    this.giveBack();
   }
 }
 
@@ -119,87 +169,80 @@ export class AdmissionGate {
  * to the front of the queue for the rest of its work. It gives the place back when the
  * response ends or the connection closes. Other routes (health, metrics, the console's
  * pages and files, the API documentation under /api/docs) are not gated.
+ *
+ * The hooks take callbacks rather than returning promises: they run for every API request,
+ * and most of them finish at once.
  */
 export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
-  const holding = new WeakMap<FastifyRequest, () => void>();
-  const awaitingBody = new WeakSet<FastifyRequest>();
+  app.decorateRequest('admission', null);
 
-  const takePlace = async (request: FastifyRequest, reply: FastifyReply, front: boolean): Promise<void> => {
+  const takePlace = (turn: Turn, front: boolean, done: (error?: AppError) => void): void => {
+    const free = gate.tryEnter();
+    if (free !== undefined) {
+      turn.release = free;
+      done();
+      return;
+    }
+    const queued = gate.wait((release) => {
+      turn.cancel = undefined;
+      // A place given back as the connection closes may reach this request before its own
+      // close listener has run.
+      if (turn.gone) {
+        release();
+        done(closedWhileWaiting());
+        return;
+      }
+      turn.release = release;
+      done();
+    }, front);
+    if (queued instanceof AppError) {
+      done(queued);
+      return;
+    }
+    turn.cancel = () => {
+      turn.cancel = undefined;
+      queued();
+      done(closedWhileWaiting());
+    };
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions;
+    if (!(route.url ?? '').startsWith('/api/v1/') && route.config.roles === undefined) {
+      done();
+      return;
+    }
     // A request whose connection is gone gets no place, because nothing would free it. The
     // client cannot read the 503, so the error only stops the handler from running.
-    if (connectionGone(request, reply)) throw closedWhileWaiting();
-    // Most requests find a place free and skip the watch on their connection while waiting.
-    let release = gate.tryEnter();
-    if (release === undefined) {
-      const closed = new AbortController();
-      const stopWatching = whenConnectionEnds(request, reply, () => closed.abort());
-      try {
-        release = await gate.enter(closed.signal, front);
-      } finally {
-        stopWatching();
-      }
-      if (connectionGone(request, reply)) {
-        release();
-        throw closedWhileWaiting();
-      }
+    if (reply.raw.closed || request.raw.socket?.destroyed === true) {
+      done(closedWhileWaiting());
+      return;
     }
-    const giveBack = release;
-    const stopWatchingEnd = whenConnectionEnds(request, reply, giveBack);
-    // Giving the place up early, as before the body, also drops the listeners.
-    holding.set(request, () => {
-      stopWatchingEnd();
-      giveBack();
-    });
-  };
-
-  app.addHook('onRequest', async (request, reply) => {
-    const url = request.routeOptions.url ?? '';
-    if (!url.startsWith('/api/v1/') && request.routeOptions.config.roles === undefined) return;
-    await takePlace(request, reply, false);
+    const turn = new Turn(request, reply);
+    request.admission = turn;
+    takePlace(turn, false, done);
   });
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const giveBack = holding.get(request);
-    if (giveBack !== undefined && hasBody(request)) {
-      holding.delete(request);
-      giveBack();
-      awaitingBody.add(request);
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const turn = request.admission;
+    if (turn !== null && turn.release !== undefined && hasBody(request)) {
+      turn.giveBack();
+      turn.awaitingBody = true;
     }
-    return payload;
+    done(null, payload);
   });
-  app.addHook('preValidation', async (request, reply) => {
-    if (!awaitingBody.delete(request)) return;
-    await takePlace(request, reply, true);
+  app.addHook('preValidation', (request, _reply, done) => {
+    const turn = request.admission;
+    if (turn === null || !turn.awaitingBody) {
+      done();
+      return;
+    }
+    turn.awaitingBody = false;
+    if (turn.gone) {
+      done(closedWhileWaiting());
+      return;
+    }
+    takePlace(turn, true, done);
   });
-}
-
-/**
- * Calls `callback` once, when the response ends or its connection closes, and returns a
- * function that cancels the call. The response alone is not enough: Node.js emits no close
- * event on the response of a pipelined request whose connection closed before that
- * response started.
- */
-function whenConnectionEnds(request: FastifyRequest, reply: FastifyReply, callback: () => void): () => void {
-  const socket = request.raw.socket as Socket | null;
-  let settled = false;
-  const stop = (): void => {
-    settled = true;
-    reply.raw.removeListener('close', end);
-    socket?.removeListener('close', end);
-  };
-  const end = (): void => {
-    if (settled) return;
-    stop();
-    callback();
-  };
-  reply.raw.once('close', end);
-  // Removed again when the response ends, so a keep-alive connection does not collect one
-  // listener per request.
-  socket?.once('close', end);
-  return stop;
-}
-
-function connectionGone(request: FastifyRequest, reply: FastifyReply): boolean {
-  return reply.raw.closed || request.raw.socket?.destroyed === true;
 }
 
 function closedWhileWaiting(): AppError {

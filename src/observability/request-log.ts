@@ -11,12 +11,14 @@ import type { Logger } from './logger.js';
  * added to that logger in place: two more children per request showed in the CPU profile.
  */
 export function registerRequestLogging(app: App): void {
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks: they run for every request and never wait, so a promise would be waste.
+  app.addHook('onRequest', (request, _reply, done) => {
     const route = request.routeOptions.url;
-    bindLogFields(request, { method: request.method, ...(route ? { route } : {}) });
+    bindLogFields(request, route ? { method: request.method, route } : { method: request.method });
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const fields = {
       url: request.url.split('?')[0],
       status_code: reply.statusCode,
@@ -24,6 +26,7 @@ export function registerRequestLogging(app: App): void {
     };
     if (reply.statusCode >= 500) request.log.error(fields, 'request completed');
     else request.log.info(fields, 'request completed');
+    done();
   });
 }
 
