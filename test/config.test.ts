@@ -44,6 +44,8 @@ describe('configuration', () => {
     ]);
     assert.deepEqual(config.webhook.allowedCidrs, []);
     assert.deepEqual(config.api, { concurrency: 32, queueLimit: 1_000 });
+    assert.equal(config.webhook.maxInFlight, 512);
+    assert.equal(config.webhook.endpointConcurrency, 64);
     assert.ok(Object.isFrozen(config.webhook));
   });
 

@@ -21,10 +21,10 @@ const RETRY_AFTER_SECONDS = 1;
  * and attempts in flight in turn, so each side's throughput follows its count in flight.
  * Without a bound, a benchmark load past the service's limit kept up to 128 API requests in
  * flight (one per connection of the load driver) against the worker's 32 attempts to one
- * endpoint. Deliveries then fell to between a fifth and a half of the sustained rate, while
- * nearly every event was accepted. With the API held to about as many requests as the
- * worker's attempts to one endpoint, the API slows down instead and deliveries stay near the
- * limit.
+ * endpoint, as the limit per endpoint then was. Deliveries then fell to between a fifth and a
+ * half of the sustained rate, while nearly every event was accepted. With the API held to
+ * no more requests than the worker's attempts to one endpoint, the API slows down instead
+ * and deliveries stay near the limit.
  */
 export class AdmissionGate {
   #active = 0;
