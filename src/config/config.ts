@@ -155,7 +155,7 @@ export function loadConfig(env: Env): Config {
       retryScheduleMs: readSchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE),
       allowedCidrs: readCidrs(read('WEBHOOK_ALLOWED_CIDRS')),
       allowedPorts: readPorts(read('WEBHOOK_ALLOWED_PORTS')),
-      // Eight endpoints that never answer take every slot. A busy endpoint needs its own slots
+      // Eight endpoints that never respond take every slot. A busy endpoint needs its own slots
       // to cover its event rate times the attempt's time from start to result, which on a
       // loaded event loop is some milliseconds even for an instant receiver.
       maxInFlight: readInteger(read('WEBHOOK_MAX_IN_FLIGHT'), 'WEBHOOK_MAX_IN_FLIGHT', 512, 1, 10_000),
