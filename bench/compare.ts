@@ -47,6 +47,7 @@ for (let round = 1; round <= rounds; round++) {
       }
     } finally {
       await service.stop();
+      service.dispose();
     }
   }
 }

@@ -161,6 +161,7 @@ async function service(receivers: Receivers, cpus: string | undefined): Promise<
   } finally {
     await pool.destroy();
     await apiOnly.stop();
+    apiOnly.dispose();
   }
 
   const withWorker = new ServiceContender({ id: 'L', cpus, timeoutMs: TIMEOUT_MS });
@@ -169,6 +170,7 @@ async function service(receivers: Receivers, cpus: string | undefined): Promise<
     report({ cell: 'service report action and its delivery', rate: serviceRate, perRound: await events(withWorker, receivers, true) });
   } finally {
     await withWorker.stop();
+    withWorker.dispose();
   }
 }
 

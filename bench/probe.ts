@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await service.stop();
+    service.dispose();
     await receivers.close();
     fs.rmSync(workDir, { recursive: true, force: true });
     if (databaseUrl) dropBenchDatabase(databaseUrl);

@@ -84,6 +84,7 @@ async function withContender<T>(context: Context, contender: Contender, body: ()
     return await body();
   } finally {
     await contender.stop();
+    contender.dispose?.();
   }
 }
 

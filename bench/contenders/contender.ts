@@ -41,6 +41,8 @@ export interface Contender {
    */
   eventLoopDelayP99?(): Promise<number | undefined>;
   stop(): Promise<void>;
+  /** Deletes the data files the contender wrote, once it will not start again. Logs stay. */
+  dispose?(): void;
 }
 
 /** Ledger keys for events named `${prefix}-${n}`, n from 0 to count - 1, each sent to every endpoint. */

@@ -197,6 +197,15 @@ export class ServiceContender implements Contender {
     await this.#api?.destroy();
   }
 
+  /**
+   * Deletes the SQLite database that the contender created in `dir`, which a long profile
+   * grows to gigabytes. The service log stays for reading after the run.
+   */
+  dispose(): void {
+    if (this.options.databaseUrl !== undefined) return;
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${this.databaseUrl}${suffix}`, { force: true });
+  }
+
   async #shutdown(): Promise<void> {
     if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     this.#child.kill('SIGTERM');
