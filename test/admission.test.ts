@@ -93,7 +93,7 @@ describe('admission gate', () => {
     assert.equal(gate.rejected, 1);
   });
 
-  it('takes a cancelled request out of the queue', () => {
+  it('removes a cancelled waiting request', () => {
     const gate = new AdmissionGate({ concurrency: 1, queueLimit: 1 });
     const running = gate.tryEnter();
     assert.ok(running);

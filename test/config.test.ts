@@ -62,7 +62,7 @@ describe('configuration', () => {
     }
   });
 
-  it('accepts each timer duration at its ceiling', () => {
+  it('accepts durations at their ceiling', () => {
     const config = loadConfig({
       WEBHOOK_TIMEOUT: '1h',
       WEBHOOK_POLL_INTERVAL: '60m',

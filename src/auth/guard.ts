@@ -45,7 +45,7 @@ export async function registerAuthGuard(app: App, options: AuthGuardOptions): Pr
   app.decorateRequest('principal', null);
   app.decorateRequest('browserSession', null);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    // The getter builds a new object on every read.
+    // Read once, because Fastify's routeOptions getter builds a new object on every read.
     const route = request.routeOptions.config;
     const roles = route.roles;
     if (roles === undefined) return;

@@ -157,7 +157,7 @@ export function loadConfig(env: Env): Config {
       allowedPorts: readPorts(read('WEBHOOK_ALLOWED_PORTS')),
       // Eight endpoints that never respond take every slot. A busy endpoint needs its own slots
       // to cover its event rate times the attempt's time from start to result, which on a
-      // loaded event loop is some milliseconds even for an instant receiver.
+      // loaded event loop is several milliseconds even for an instant receiver.
       maxInFlight: readInteger(read('WEBHOOK_MAX_IN_FLIGHT'), 'WEBHOOK_MAX_IN_FLIGHT', 512, 1, 10_000),
       endpointConcurrency: readInteger(
         read('WEBHOOK_ENDPOINT_CONCURRENCY'),

@@ -59,10 +59,10 @@ export class AdmissionGate {
   }
 
   /**
-   * Queues a request that found no free place: `admit` is called with the function that gives
-   * the place back once the request has one. Returns a function that takes the request out of
-   * the queue while it still waits, or, when the queue is full, the 503 error, unless `front`
-   * puts the request at the head of the queue, as for a request that had a place before.
+   * Queues a request that found no free place and calls `admit` with the function that gives
+   * the place back once the request gets one. Returns a function that removes the waiting
+   * request from the queue. When the queue is full, returns the 503 error instead, unless
+   * `front` puts the request at the head of the queue, as for a request that had a place before.
    */
   wait(admit: (release: () => void) => void, front = false): (() => void) | AppError {
     if (!front && this.#queue.length >= this.options.queueLimit) {
@@ -115,16 +115,16 @@ declare module 'fastify' {
 /**
  * One request's use of the gate, from its arrival to the end of its response or of its
  * connection, whichever comes first. One pair of listeners watches for that end for the
- * whole request, whether it waits, holds a place, or reads its body in between.
+ * whole request, whether it waits, has a place, or reads its body in between.
  */
 class Turn {
-  /** Gives the place back; set while the request holds one. */
+  /** The function that gives the place back, set while the request has one. */
   release: (() => void) | undefined = undefined;
-  /** Takes the request out of the queue and ends its hook with an error; set while it waits. */
+  /** The function that removes the request from the queue and fails its hook, set while it waits. */
   cancel: (() => void) | undefined = undefined;
-  /** Set while the request, having given its place up, reads its body. */
+  /** True while the request, having given its place up, reads its body. */
   awaitingBody = false;
-  /** Set once the response ended or the connection closed. */
+  /** True once the response ended or the connection closed. */
   ended = false;
   readonly #response: ServerResponse;
   readonly #socket: Socket | null;
@@ -140,7 +140,7 @@ class Turn {
     this.#socket?.on('close', this.#onClose);
   }
 
-  /** True once the response or its connection has ended, even while the close event is being delivered. */
+  /** Whether the response or its connection has ended, checked also while a close event is delivered. */
   get gone(): boolean {
     return this.ended || this.#response.closed || this.#socket?.destroyed === true;
   }
@@ -170,8 +170,8 @@ class Turn {
  * response ends or the connection closes. Other routes (health, metrics, the console's
  * pages and files, the API documentation under /api/docs) are not gated.
  *
- * The hooks take callbacks rather than returning promises: they run for every API request,
- * and most of them finish at once.
+ * The hooks take callbacks rather than return promises, because they run for every API
+ * request and most of them finish at once.
  */
 export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
   app.decorateRequest('admission', null);
@@ -212,13 +212,13 @@ export function registerAdmissionControl(app: App, gate: AdmissionGate): void {
       done();
       return;
     }
+    const turn = new Turn(request, reply);
     // A request whose connection is gone gets no place, because nothing would free it. The
     // client cannot read the 503, so the error only stops the handler from running.
-    if (reply.raw.closed || request.raw.socket?.destroyed === true) {
+    if (turn.gone) {
       done(closedWhileWaiting());
       return;
     }
-    const turn = new Turn(request, reply);
     request.admission = turn;
     takePlace(turn, false, done);
   });
